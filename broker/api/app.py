@@ -1,0 +1,81 @@
+"""The aiohttp application: its parts, their lifetime, and its routes.
+
+One database connection and one HTTP client session live for the whole
+process, created and closed in the application's cleanup context; the job
+runner and the inventory run beside the server in the same event loop.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+
+import aiohttp
+from aiohttp import web
+
+from broker.api import middleware
+from broker.api.auth import KeyRing
+from broker.api.context import CONFIG, KEYS, PLACER, PROVIDERS, RUNNER, STORE
+from broker.api.routes import jobs, placements, resources, system
+from broker.config import LoadedConfig
+from broker.jobs import JobEnv, JobRunner
+from broker.placement import Placer
+from broker.providers import Providers
+from broker.store import Database, Store
+
+log = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 1024 * 1024
+SESSION = web.AppKey("session", aiohttp.ClientSession)
+
+
+def create_app(config: LoadedConfig) -> web.Application:
+    """The broker's application for one loaded configuration."""
+    app = web.Application(
+        middlewares=[middleware.errors, middleware.authentication],
+        client_max_size=MAX_BODY_BYTES,
+    )
+    app[CONFIG] = config
+    app[KEYS] = KeyRing(config.broker.tenants)
+    app.cleanup_ctx.append(_database)
+    app.cleanup_ctx.append(_providers)
+    app.cleanup_ctx.append(_jobs)
+    for module in (system, placements, resources, jobs):
+        app.add_routes(module.routes)
+    return app
+
+
+async def _database(app: web.Application) -> AsyncIterator[None]:
+    db = await Database.open(app[CONFIG].database_path)
+    app[STORE] = Store(db)
+    yield
+    await db.close()
+
+
+async def _providers(app: web.Application) -> AsyncIterator[None]:
+    config = app[CONFIG]
+    session = aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(limit=0, limit_per_host=64),
+        cookie_jar=aiohttp.DummyCookieJar(),
+        auto_decompress=True,
+    )
+    app[SESSION] = session
+    providers = Providers(config.registry, session)
+    app[PROVIDERS] = providers
+    app[PLACER] = Placer(providers, config.broker.placement)
+    yield
+    await session.close()
+
+
+async def _jobs(app: web.Application) -> AsyncIterator[None]:
+    env = JobEnv(
+        store=app[STORE],
+        providers=app[PROVIDERS],
+        placer=app[PLACER],
+        config=app[CONFIG].broker,
+    )
+    runner = JobRunner(env)
+    app[RUNNER] = runner
+    await runner.start()
+    yield
+    await runner.stop()

@@ -1,0 +1,90 @@
+"""What handlers share: typed application keys and request helpers."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, TypeVar
+
+from aiohttp import web
+from pydantic import BaseModel, ValidationError
+
+from broker.api.auth import KeyRing, Tenant
+from broker.api.problems import Problem, validation_problem
+from broker.config import LoadedConfig
+from broker.jobs import JobRunner
+from broker.placement import Placer
+from broker.providers import Providers
+from broker.store import Store
+
+M = TypeVar("M", bound=BaseModel)
+
+CONFIG = web.AppKey("config", LoadedConfig)
+KEYS = web.AppKey("keys", KeyRing)
+STORE = web.AppKey("store", Store)
+PROVIDERS = web.AppKey("providers", Providers)
+PLACER = web.AppKey("placer", Placer)
+RUNNER = web.AppKey("runner", JobRunner)
+
+TENANT = "tenant"
+REQUEST_ID = "request_id"
+
+
+def tenant_of(request: web.Request) -> Tenant:
+    """The authenticated tenant (set by the auth middleware on every /v1 route)."""
+    tenant: Tenant = request[TENANT]
+    return tenant
+
+
+def owner_filter(request: web.Request) -> str | None:
+    """The tenant name to restrict queries to, or None for an admin."""
+    tenant = tenant_of(request)
+    return None if tenant.is_admin else tenant.name
+
+
+async def read_json(request: web.Request) -> Any:
+    """The request body as JSON, or a 400/415 problem."""
+    if request.content_type not in ("application/json", "application/merge-patch+json"):
+        raise Problem(
+            415, "Send the body as application/json.", code="unsupported-media-type"
+        )
+    raw = await request.read()
+    try:
+        return json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise Problem(
+            400,
+            "The body is not valid JSON.",
+            code="invalid-json",
+            errors=[
+                {
+                    "field": "(body)",
+                    "message": f"Invalid JSON at position {getattr(exc, 'pos', 0)}.",
+                }
+            ],
+        ) from exc
+
+
+async def parse_body(request: web.Request, model: type[M]) -> M:
+    """The request body validated by a model, or a problem listing every error."""
+    data = await read_json(request)
+    return validate(model, data)
+
+
+def validate(model: type[M], data: Any, prefix: str = "") -> M:
+    """Data validated by a model, or a 422 problem listing every error."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise validation_problem(exc, prefix) from exc
+
+
+def json_response(
+    data: Any, status: int = 200, headers: dict[str, str] | None = None
+) -> web.Response:
+    """A JSON answer."""
+    return web.Response(
+        status=status,
+        text=json.dumps(data, separators=(",", ":")),
+        content_type="application/json",
+        headers=headers,
+    )

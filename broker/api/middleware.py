@@ -1,0 +1,57 @@
+"""The middlewares every request passes: request id and errors, then auth."""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from broker import logs
+from broker.api.auth import authenticate
+from broker.api.context import KEYS, REQUEST_ID, TENANT
+from broker.api.problems import Problem, from_http_exception
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+_SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+PUBLIC_PATHS = frozenset(
+    {"/healthz", "/readyz", "/metrics", "/v1/openapi.json", "/docs"}
+)
+
+
+@web.middleware
+async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Give every request an id and turn every failure into a problem answer."""
+    offered = request.headers.get("X-Request-Id", "")
+    request_id = offered if _SAFE_ID.match(offered) else secrets.token_hex(8)
+    request[REQUEST_ID] = request_id
+    logs.bind(request_id=request_id, tenant=None, job_id=None, provider=None)
+    try:
+        response = await handler(request)
+    except Problem as problem:
+        response = problem.response(request_id)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        response = from_http_exception(exc).response(request_id)
+    except Exception:
+        log.exception("request failed method=%s path=%s", request.method, request.path)
+        response = Problem(
+            500, "The broker failed to answer; the error is logged.", code="internal"
+        ).response(request_id)
+    response.headers["X-Request-Id"] = request_id
+    return response
+
+
+@web.middleware
+async def authentication(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Require a valid API key on every /v1 route but the OpenAPI document."""
+    if request.path.startswith("/v1/") and request.path not in PUBLIC_PATHS:
+        tenant = authenticate(request.app[KEYS], request)
+        request[TENANT] = tenant
+        logs.bind(tenant=tenant.name)
+    return await handler(request)

@@ -1,0 +1,259 @@
+"""Create, list, show and delete VMs, volumes and services."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from aiohttp import web
+
+from broker.api.context import (
+    RUNNER,
+    STORE,
+    json_response,
+    owner_filter,
+    read_json,
+    tenant_of,
+    validate,
+)
+from broker.api.problems import Problem, not_found
+from broker.api.views import (
+    collection_of,
+    decode_cursor,
+    encode_cursor,
+    one_of,
+    page_limit,
+    resource_json,
+)
+from broker.config import SERVICE_KINDS
+from broker.specs import VmCreate, body_model, public_spec
+from broker.store import Job, Resource, ResourceFilter, new_id
+
+routes = web.RouteTableDef()
+
+STATUSES = ("creating", "active", "failed", "deleting", "deleted", "missing")
+MAX_WAIT_S = 60.0
+KEY_STALE_S = 60.0
+
+
+def kind_of(request: web.Request) -> str:
+    """The kind a resource route is about, from its path."""
+    path = request.path
+    if path.startswith("/v1/vms"):
+        return "vm"
+    if path.startswith("/v1/volumes"):
+        return "volume"
+    kind = request.match_info["kind"]
+    if kind not in SERVICE_KINDS:
+        raise Problem(404, f"No service kind {kind!r}.", code="no-route")
+    return kind
+
+
+@routes.post("/v1/vms")
+@routes.post("/v1/volumes")
+@routes.post("/v1/services/{kind}")
+async def create_resource(request: web.Request) -> web.Response:
+    """Accept a create: store the resource and its job, then answer 202 (or 201)."""
+    kind = kind_of(request)
+    tenant = tenant_of(request)
+    wait_s = _wait_seconds(request)
+    data = await read_json(request)
+    body = validate(body_model(kind), data)
+    if isinstance(body, VmCreate):
+        await _check_volumes(request, body)
+
+    key = request.headers.get("Idempotency-Key")
+    if key is not None:
+        replay = await _reserve_key(request, key, data)
+        if replay is not None:
+            return replay
+
+    resource, job = _new_records(tenant.name, kind, body.name, data, public_spec(body))
+    status, headers = 202, {"Location": f"/v1/jobs/{job.id}"}
+    answer = resource_json(resource)
+    keyed = (tenant.name, key, status, answer, headers) if key is not None else None
+    await _store(request, resource, job, keyed)
+    if wait_s:
+        await request.app[RUNNER].wait(job.id, resource.id, wait_s)
+        stored = await request.app[STORE].resource(resource.id)
+        assert stored is not None
+        answer = resource_json(stored)
+        if stored.status == "active":
+            status = 201
+            headers = {"Location": f"{collection_of(kind)}/{resource.id}"}
+        if key is not None:
+            await request.app[STORE].remember_answer(
+                tenant.name, key, status, answer, headers
+            )
+    return json_response(answer, status=status, headers=headers)
+
+
+def _new_records(
+    tenant: str, kind: str, name: str, data: Any, spec: dict[str, Any]
+) -> tuple[Resource, Job]:
+    resource_id, job_id = new_id(), new_id()
+    resource = Resource(
+        id=resource_id,
+        tenant=tenant,
+        kind=kind,
+        name=name,
+        status="creating",
+        spec=spec,
+        job_id=job_id,
+    )
+    job = Job(
+        id=job_id,
+        tenant=tenant,
+        operation="create",
+        kind=kind,
+        resource_id=resource_id,
+        state={"body": data},
+    )
+    return resource, job
+
+
+async def _store(
+    request: web.Request,
+    resource: Resource,
+    job: Job,
+    keyed: tuple[str, str, int, dict[str, Any], dict[str, str]] | None,
+) -> None:
+    await request.app[STORE].create(resource, job, keyed)
+    request.app[RUNNER].wake()
+
+
+async def _reserve_key(
+    request: web.Request, key: str, data: Any
+) -> web.Response | None:
+    if not 1 <= len(key) <= 255:
+        raise Problem(
+            400, "Idempotency-Key must be 1 to 255 characters.", code="invalid-key"
+        )
+    tenant = tenant_of(request)
+    canonical = json.dumps([request.path, data], sort_keys=True, separators=(",", ":"))
+    fingerprint = hashlib.sha256(canonical.encode()).hexdigest()
+    stored = await request.app[STORE].reserve_key(
+        tenant.name, key, fingerprint, KEY_STALE_S
+    )
+    if stored is None:
+        return None
+    if stored.fingerprint != fingerprint:
+        raise Problem(
+            422,
+            "This Idempotency-Key was used with another request body.",
+            code="idempotency-key-reused",
+        )
+    if stored.status is None or stored.body is None:
+        raise Problem(
+            409,
+            "A request with this Idempotency-Key is still being accepted; retry later.",
+            code="idempotency-key-in-use",
+            headers={"Retry-After": "1"},
+        )
+    headers = {**stored.headers, "Idempotent-Replayed": "true"}
+    return json_response(stored.body, status=stored.status, headers=headers)
+
+
+def _wait_seconds(request: web.Request) -> float:
+    raw = request.query.get("wait")
+    if raw is None:
+        return 0.0
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds <= MAX_WAIT_S:
+        raise Problem(
+            400,
+            f"wait must be a number of seconds from 0 to {MAX_WAIT_S:g}.",
+            code="invalid-query",
+            errors=[{"field": "wait", "message": f"Must be from 0 to {MAX_WAIT_S:g}."}],
+        )
+    return seconds
+
+
+async def _check_volumes(request: web.Request, body: VmCreate) -> None:
+    tenant = tenant_of(request)
+    errors = []
+    for index, volume_id in enumerate(body.volumes):
+        volume = await request.app[STORE].resource(volume_id, tenant.name)
+        if volume is None or volume.kind != "volume" or volume.status != "active":
+            errors.append(
+                {"field": f"volumes.{index}", "message": "No such active volume."}
+            )
+    if errors:
+        raise Problem(
+            422,
+            "The request is not valid; see errors.",
+            code="validation-failed",
+            errors=errors,
+        )
+
+
+@routes.get("/v1/vms")
+@routes.get("/v1/volumes")
+@routes.get("/v1/services/{kind}")
+async def list_resources(request: web.Request) -> web.Response:
+    """A page of the tenant's resources of one kind."""
+    kind = kind_of(request)
+    where = ResourceFilter(
+        tenant=owner_filter(request),
+        kinds=(kind,),
+        status=one_of(request, "status", STATUSES),
+        provider=request.query.get("provider"),
+    )
+    limit = page_limit(request)
+    after = decode_cursor(request.query.get("cursor"))
+    page = await request.app[STORE].resources(where, limit, after)
+    return json_response(
+        {
+            "items": [resource_json(r) for r in page.items],
+            "next_cursor": encode_cursor(page.next_after),
+        }
+    )
+
+
+async def _owned(request: web.Request) -> Resource:
+    kind = kind_of(request)
+    resource = await request.app[STORE].resource(
+        request.match_info["id"], owner_filter(request)
+    )
+    if resource is None or resource.kind != kind:
+        raise not_found(kind)
+    return resource
+
+
+@routes.get("/v1/vms/{id}")
+@routes.get("/v1/volumes/{id}")
+@routes.get("/v1/services/{kind}/{id}")
+async def show_resource(request: web.Request) -> web.Response:
+    """One resource of the tenant."""
+    return json_response(resource_json(await _owned(request)))
+
+
+@routes.delete("/v1/vms/{id}")
+@routes.delete("/v1/volumes/{id}")
+@routes.delete("/v1/services/{kind}/{id}")
+async def delete_resource(request: web.Request) -> web.Response:
+    """Start deleting a resource; repeating it is harmless."""
+    resource = await _owned(request)
+    if resource.status == "creating":
+        raise Problem(
+            409,
+            "The resource is still being created; delete it once its job has ended.",
+            code="still-creating",
+        )
+    if resource.status not in ("deleting", "deleted"):
+        job = Job(
+            id=new_id(),
+            tenant=resource.tenant,
+            operation="delete",
+            kind=resource.kind,
+            resource_id=resource.id,
+        )
+        await request.app[STORE].start_delete(resource, job)
+        request.app[RUNNER].wake()
+        resource.status, resource.job_id = "deleting", job.id
+    headers = {"Location": f"/v1/jobs/{resource.job_id}"}
+    return json_response(resource_json(resource), status=202, headers=headers)

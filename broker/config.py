@@ -1,0 +1,428 @@
+"""Configuration: ``broker.yaml`` and the provider registry it names.
+
+Both files are YAML, validated by the pydantic models below. Strings may use
+``${NAME}`` or ``${NAME:-default}`` for environment variables. Every problem
+is reported as ``file:line: message`` so that an operator can jump to it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal, TypeVar
+from urllib.parse import urlsplit
+
+import yaml
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from broker.errors import ConfigError
+
+SERVICE_KINDS: tuple[str, ...] = (
+    "s3",
+    "kaas",
+    "loadbalancer",
+    "elasticip",
+    "dbaas",
+    "jupyter",
+)
+KINDS: tuple[str, ...] = ("vm", "volume", *SERVICE_KINDS)
+
+Kind = Literal[
+    "vm", "volume", "s3", "kaas", "loadbalancer", "elasticip", "dbaas", "jupyter"
+]
+ServiceKind = Literal["s3", "kaas", "loadbalancer", "elasticip", "dbaas", "jupyter"]
+Server = Literal["compute", "storage", "services"]
+
+NAME_PATTERN = r"^[a-z0-9-]+$"
+Name = Annotated[str, Field(pattern=NAME_PATTERN, min_length=1, max_length=63)]
+
+
+def _check_base_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https"):
+        raise ValueError("A provider URL must start with http:// or https://.")
+    if not parts.hostname:
+        raise ValueError("A provider URL must name a host.")
+    if parts.username is not None or parts.password is not None:
+        raise ValueError("A provider URL must not carry a user name or password.")
+    if parts.query or parts.fragment:
+        raise ValueError("A provider URL must not carry a query or fragment.")
+    try:
+        _ = parts.port
+    except ValueError as exc:
+        raise ValueError("A provider URL has an invalid port.") from exc
+    path = parts.path.rstrip("/")
+    if path.endswith("/api/v1.0"):
+        path = path[: -len("/api/v1.0")]
+    return f"{parts.scheme}://{parts.netloc}{path}"
+
+
+BaseUrl = Annotated[str, AfterValidator(_check_base_url)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ProviderConfig(_Strict):
+    """One provider of the registry: where its C4 servers are and how to use them."""
+
+    name: Name
+    compute: BaseUrl | None = None
+    storage: BaseUrl | None = None
+    services: BaseUrl | None = None
+    kinds: list[Kind] | None = Field(
+        default=None,
+        description="Kinds served; by default every kind its servers offer.",
+    )
+    regions: list[str] = Field(default_factory=list)
+    headers: dict[str, str] = Field(default_factory=dict)
+    volume_size_unit: Literal["GB", "bytes"] = "GB"
+    weight: float = Field(default=1.0, gt=0)
+    timeout_s: float = Field(default=10.0, gt=0, le=600)
+    enabled: bool = True
+    labels: dict[str, str] = Field(default_factory=dict)
+    dialect: Literal["auto", "docs", "reference"] = Field(
+        default="auto",
+        description="Pin the C4 dialect instead of detecting it per endpoint.",
+    )
+
+    @model_validator(mode="after")
+    def _servers_match_kinds(self) -> ProviderConfig:
+        if not (self.compute or self.storage or self.services):
+            raise ValueError(
+                "A provider needs at least one of compute, storage, services."
+            )
+        for kind in self.kinds or ():
+            server = server_for(kind)
+            if getattr(self, server) is None:
+                raise ValueError(f"Kind {kind} needs the {server} URL.")
+        return self
+
+    @property
+    def served_kinds(self) -> tuple[str, ...]:
+        """The kinds this provider serves, explicit or derived from its servers."""
+        if self.kinds is not None:
+            return tuple(self.kinds)
+        return tuple(k for k in KINDS if getattr(self, server_for(k)) is not None)
+
+    @property
+    def default_region(self) -> str | None:
+        """The region used when a request names none."""
+        return self.regions[0] if self.regions else None
+
+    def base_url(self, server: Server) -> str | None:
+        """The configured base URL of one of the provider's servers."""
+        url: str | None = getattr(self, server)
+        return url
+
+
+class Registry(_Strict):
+    """The provider registry: the file operators edit and the broker reloads."""
+
+    providers: list[ProviderConfig] = Field(default_factory=list)
+
+    @field_validator("providers")
+    @classmethod
+    def _unique_names(cls, value: list[ProviderConfig]) -> list[ProviderConfig]:
+        _reject_duplicates(p.name for p in value)
+        return value
+
+    def get(self, name: str) -> ProviderConfig | None:
+        """The provider of that name, or None."""
+        return next((p for p in self.providers if p.name == name), None)
+
+
+def _check_api_key(value: str) -> str:
+    if value.startswith("sha256:"):
+        digest = value.removeprefix("sha256:")
+        if not re.fullmatch(r"[0-9a-f]{64}", digest):
+            raise ValueError("A sha256: key must be 64 lowercase hex digits.")
+    elif len(value) < 8:
+        raise ValueError("An API key must be at least 8 characters long.")
+    return value
+
+
+ApiKey = Annotated[str, AfterValidator(_check_api_key)]
+
+
+class TenantConfig(_Strict):
+    """A tenant: who may call the API, with which keys, under which client_uuid."""
+
+    name: Name
+    client_uuid: str = Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9-]+$")
+    role: Literal["tenant", "admin"] = "tenant"
+    api_keys: list[ApiKey] = Field(min_length=1)
+    requests_per_minute: int = Field(default=600, gt=0)
+
+    def key_digests(self) -> list[bytes]:
+        """SHA-256 digests of every key, plain keys hashed here."""
+        return [key_digest(k) for k in self.api_keys]
+
+
+def key_digest(configured: str) -> bytes:
+    """The SHA-256 digest of a configured key (plain or ``sha256:`` prefixed)."""
+    if configured.startswith("sha256:"):
+        return bytes.fromhex(configured.removeprefix("sha256:"))
+    return hashlib.sha256(configured.encode()).digest()
+
+
+class ListenConfig(_Strict):
+    """Where the HTTP API listens."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+
+
+class PlacementConfig(_Strict):
+    """How placement asks providers and ranks their offers."""
+
+    policy: Literal["cheapest"] = "cheapest"
+    currency: str = Field(default="EUR", pattern=r"^[A-Z]{3}$")
+    fanout_timeout_s: float = Field(default=3.0, gt=0, le=60)
+    max_attempts: int = Field(default=3, ge=1, le=10)
+
+
+class JobsConfig(_Strict):
+    """How jobs are run and followed."""
+
+    poll_initial_s: float = Field(default=1.0, gt=0)
+    poll_max_s: float = Field(default=30.0, gt=0)
+    max_duration_s: float = Field(default=1800.0, gt=0)
+    workers: int = Field(default=8, ge=1, le=256)
+    lease_s: float = Field(default=30.0, gt=0)
+
+
+class InventoryConfig(_Strict):
+    """How often and how widely the inventory asks providers."""
+
+    refresh_interval_s: float = Field(default=60.0, gt=0)
+    concurrency: int = Field(default=16, ge=1, le=1024)
+
+
+class BrokerConfig(_Strict):
+    """``broker.yaml``: the whole broker's configuration."""
+
+    listen: ListenConfig = Field(default_factory=ListenConfig)
+    database: str = "var/broker.sqlite3"
+    providers_file: str = "providers.yaml"
+    tenants: list[TenantConfig] = Field(min_length=1)
+    placement: PlacementConfig = Field(default_factory=PlacementConfig)
+    jobs: JobsConfig = Field(default_factory=JobsConfig)
+    inventory: InventoryConfig = Field(default_factory=InventoryConfig)
+
+    @field_validator("tenants")
+    @classmethod
+    def _unique_tenants(cls, value: list[TenantConfig]) -> list[TenantConfig]:
+        _reject_duplicates(t.name for t in value)
+        _reject_duplicates((t.client_uuid for t in value), what="client_uuid")
+        return value
+
+
+def server_for(kind: str) -> Server:
+    """The C4 server that manages a kind."""
+    if kind == "vm":
+        return "compute"
+    if kind == "volume":
+        return "storage"
+    return "services"
+
+
+def _reject_duplicates(values: Iterator[str], what: str = "name") -> None:
+    seen: set[str] = set()
+    for value in values:
+        if value in seen:
+            raise ValueError(f"Duplicate {what} {value!r}.")
+        seen.add(value)
+
+
+@dataclass(frozen=True)
+class LoadedConfig:
+    """A validated ``broker.yaml`` with its paths resolved and its registry."""
+
+    path: Path
+    broker: BrokerConfig
+    registry: Registry
+    database_path: Path
+    providers_path: Path
+
+
+def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> LoadedConfig:
+    """Read and validate ``broker.yaml`` and its registry, or raise ConfigError."""
+    path = Path(path)
+    env = os.environ if env is None else env
+    broker = _load_model(path, BrokerConfig, env)
+    base = path.parent
+    providers_path = (base / broker.providers_file).resolve()
+    database_path = (
+        Path(broker.database)
+        if broker.database == ":memory:"
+        else base / broker.database
+    )
+    registry = load_registry(providers_path, env)
+    return LoadedConfig(path, broker, registry, database_path, providers_path)
+
+
+def load_registry(path: str | Path, env: Mapping[str, str] | None = None) -> Registry:
+    """Read and validate the provider registry, or raise ConfigError."""
+    return _load_model(Path(path), Registry, os.environ if env is None else env)
+
+
+def _load_model(path: Path, model: type[_M], env: Mapping[str, str]) -> _M:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError([f"{path}:1: Cannot read the file: {exc.strerror}."]) from exc
+    reader = _YamlReader(path, env)
+    data = reader.read(text)
+    try:
+        result = model.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(reader.problems + reader.explain(exc, data)) from exc
+    if reader.problems:
+        raise ConfigError(reader.problems)
+    return result
+
+
+_M = TypeVar("_M", bound=BaseModel)
+
+_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+class _YamlReader:
+    """Turns YAML into plain data, interpolating variables and keeping lines."""
+
+    def __init__(self, path: Path, env: Mapping[str, str]) -> None:
+        self.path = path
+        self.env = env
+        self.problems: list[str] = []
+        self.lines: dict[tuple[str | int, ...], int] = {}
+
+    def read(self, text: str) -> Any:
+        try:
+            node = yaml.compose(text, Loader=yaml.SafeLoader)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            line = mark.line + 1 if mark is not None else 1
+            problem = getattr(exc, "problem", None) or "invalid YAML"
+            self.problems.append(f"{self.path}:{line}: Invalid YAML: {problem}.")
+            return None
+        if node is None:
+            return {}
+        return self._convert(node, ())
+
+    def _convert(self, node: yaml.Node, where: tuple[str | int, ...]) -> Any:
+        self.lines[where] = node.start_mark.line + 1
+        if isinstance(node, yaml.MappingNode):
+            return self._mapping(node, where)
+        if isinstance(node, yaml.SequenceNode):
+            return [self._convert(n, (*where, i)) for i, n in enumerate(node.value)]
+        value = yaml.SafeLoader("").construct_object(node)
+        if isinstance(value, str):
+            return self._interpolate(value, node.start_mark.line + 1)
+        return value
+
+    def _mapping(self, node: yaml.MappingNode, where: tuple[str | int, ...]) -> Any:
+        result: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            key = str(key_node.value)
+            line = key_node.start_mark.line + 1
+            if key in result:
+                self.problems.append(f"{self.path}:{line}: Duplicate key {key!r}.")
+            result[key] = self._convert(value_node, (*where, key))
+            self.lines[(*where, key)] = line
+        return result
+
+    def _interpolate(self, value: str, line: int) -> str:
+        def replace(match: re.Match[str]) -> str:
+            name, default = match.group(1), match.group(2)
+            if name in self.env:
+                return self.env[name]
+            if default is not None:
+                return default
+            self.problems.append(
+                f"{self.path}:{line}: Environment variable {name} is not set "
+                "and has no default."
+            )
+            return match.group(0)
+
+        return _VAR.sub(replace, value)
+
+    def explain(self, exc: ValidationError, data: Any) -> list[str]:
+        """One ``file:line: message`` per validation problem."""
+        problems = []
+        for error in exc.errors(include_url=False):
+            loc = tuple(p for p in error["loc"] if not _is_union_tag(p))
+            loc = _locate_duplicate(loc, error["msg"], data)
+            line = self._line_of(loc)
+            field = ".".join(str(p) for p in loc) or "(top level)"
+            message = _sentence(error["msg"])
+            if error["type"] == "extra_forbidden":
+                message = "Unknown key."
+            problems.append(f"{self.path}:{line}: {field}: {message}")
+        return problems
+
+    def _line_of(self, loc: tuple[str | int, ...]) -> int:
+        for end in range(len(loc), -1, -1):
+            if loc[:end] in self.lines:
+                return self.lines[loc[:end]]
+        return 1
+
+
+_DUPLICATE = re.compile(r"Duplicate (\w+) '(.*)'")
+
+
+def _locate_duplicate(
+    loc: tuple[str | int, ...], msg: str, data: Any
+) -> tuple[str | int, ...]:
+    """Point a duplicate-name error at the second item that carries the name."""
+    match = _DUPLICATE.search(msg)
+    if match is None:
+        return loc
+    items: Any = data
+    for part in loc:
+        try:
+            items = items[part]
+        except (KeyError, IndexError, TypeError):
+            return loc
+    key, value = match.groups()
+    seen = 0
+    for index, item in enumerate(items if isinstance(items, list) else ()):
+        if isinstance(item, dict) and str(item.get(key)) == value:
+            seen += 1
+            if seen == 2:
+                return (*loc, index, key)
+    return loc
+
+
+def _is_union_tag(part: str | int) -> bool:
+    return isinstance(part, str) and (
+        part in ("function-after[_check_base_url(), str]", "str", "none")
+        or part.startswith("function-")
+    )
+
+
+def _sentence(message: str) -> str:
+    message = message.removeprefix("Value error, ")
+    message = message[:1].upper() + message[1:]
+    return message if message.endswith(".") else message + "."
+
+
+def registry_schema() -> dict[str, Any]:
+    """The JSON Schema of the provider registry, for editors."""
+    schema = Registry.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "C4 broker provider registry"
+    return schema

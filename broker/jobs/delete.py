@@ -1,0 +1,75 @@
+"""The delete job: call the right endpoint until the provider confirms.
+
+A resource the provider no longer knows counts as deleted, so repeating a
+delete is harmless. Deletes that fail are retried with back-off; the
+resource stays ``deleting`` until the provider confirms or the job's
+``max_duration_s`` has passed, and nothing is forgotten while in doubt.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from tenacity import RetryError
+
+from broker import logs
+from broker.errors import ProviderError, ProviderNotFound
+from broker.jobs import kinds
+from broker.jobs.env import JobEnv, deadline_of, fail, succeed
+from broker.jobs.policy import cleanup as retry_policy
+from broker.store import Attempt, Job
+
+log = logging.getLogger(__name__)
+
+
+async def run(env: JobEnv, job: Job) -> None:
+    """Delete the job's resource at its provider."""
+    resource = await env.store.resource(job.resource_id)
+    if resource is None:
+        await fail(env, job, "The resource is gone.", "It is no longer in the store.")
+        return
+    if resource.provider is None or resource.provider_id is None:
+        await succeed(env, job, resource={"status": "deleted"})
+        return
+    provider = resource.provider
+    logs.bind(provider=provider)
+    job.provider = provider
+    try:
+        target = env.target(job, provider)
+    except LookupError as exc:
+        await fail(env, job, "The provider is not in the registry.", str(exc))
+        return
+    deadline = deadline_of(job, env.config)
+    await env.store.save(job)
+    try:
+        async for attempt in retry_policy(env.config.jobs, deadline):
+            with attempt:
+                detail = await _delete(target, resource.provider_id)
+    except (RetryError, ProviderError) as exc:
+        log.warning("delete gave up provider=%s error=%s", provider, exc)
+        await env.store.save(job, attempt=Attempt(provider, "fault", _why(exc)))
+        await fail(
+            env,
+            job,
+            "The provider did not confirm the delete.",
+            f"Provider {provider} did not confirm in time; it stays deleting.",
+        )
+        return
+    env.touched(provider, job.tenant, job.kind)
+    await env.store.save(job, attempt=Attempt(provider, "succeeded", detail))
+    await succeed(env, job, resource={"status": "deleted"})
+
+
+async def _delete(target: kinds.Target, provider_id: str) -> str:
+    try:
+        await kinds.delete(target, provider_id)
+    except ProviderNotFound:
+        return "Already gone at the provider."
+    return "Deleted."
+
+
+def _why(exc: BaseException) -> str:
+    if isinstance(exc, RetryError):
+        last = exc.last_attempt.exception()
+        return str(last) if last else "Gave up."
+    return str(exc)
