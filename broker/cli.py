@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import logging
 import os
 import signal
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 
-from aiohttp import web
-
 from broker import __version__, logs
-from broker.config import ConfigError, load_config
+from broker.config import load_config
+from broker.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +77,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--port", type=int, default=8080)
     demo.add_argument("--var", default="var", help="folder for the demo's files")
+    demo.add_argument(
+        "--sim-base-port",
+        type=int,
+        default=7770,
+        help="first simulator's services port; its compute and storage ports are "
+        "+7 and +2, the next simulators are +10 and +20",
+    )
     demo.set_defaults(run=_demo)
 
     sim = commands.add_parser("sim", help="run one simulated C4 provider")
@@ -124,30 +129,19 @@ async def _serve(args: argparse.Namespace) -> int:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
         return 1
-    from broker.api.app import create_app
+    from broker.api.app import create_app, serve
 
     app = create_app(loaded)
     listen = loaded.broker.listen
-    await serve_app(app, listen.host, listen.port)
+    await serve(app, listen.host, listen.port)
     return 0
-
-
-async def serve_app(app: web.Application, host: str, port: int) -> None:
-    """Serve until cancelled, then stop taking requests and shut down cleanly."""
-    runner = web.AppRunner(app, access_log=None, shutdown_timeout=10)
-    await runner.setup()
-    try:
-        site = web.TCPSite(runner, host, port)
-        await site.start()
-        log.info("broker listening url=http://%s:%d", host, port)
-        with contextlib.suppress(asyncio.CancelledError):
-            await asyncio.Event().wait()
-    finally:
-        log.info("broker stopping")
-        await runner.cleanup()
 
 
 async def _demo(args: argparse.Namespace) -> int:
     from broker.demo import run_demo
 
-    return await run_demo(args.port, args.var)
+    return await run_demo(args.port, args.var, args.sim_base_port, _announce)
+
+
+def _announce(text: str) -> None:
+    print(text, flush=True)

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 
 import aiohttp
 
-from broker.c4.client import C4Client, CallObserver
+from broker.c4.client import C4Client
+from broker.c4.observer import CallObserver
 from broker.config import ProviderConfig, Registry
 from broker.health import HealthBook, State
 

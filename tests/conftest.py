@@ -31,7 +31,9 @@ async def sim_factory() -> AsyncIterator[SimFactory]:
 
     async def start(name: str = "sim-a", **options: Any) -> Simulator:
         sim = Simulator(SimConfig(name=name, **options))
-        await sim.start(host="127.0.0.1", compute_port=0, storage_port=0, services_port=0)
+        await sim.start(
+            host="127.0.0.1", compute_port=0, storage_port=0, services_port=0
+        )
         started.append(sim)
         return sim
 

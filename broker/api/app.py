@@ -7,6 +7,8 @@ runner and the inventory run beside the server in the same event loop.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 
@@ -79,3 +81,18 @@ async def _jobs(app: web.Application) -> AsyncIterator[None]:
     await runner.start()
     yield
     await runner.stop()
+
+
+async def serve(app: web.Application, host: str, port: int) -> None:
+    """Serve until cancelled, then stop taking requests and shut down cleanly."""
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=10)
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, host, port)
+        await site.start()
+        log.info("broker listening url=http://%s:%d", host, port)
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.Event().wait()
+    finally:
+        log.info("broker stopping")
+        await runner.cleanup()

@@ -25,14 +25,13 @@ PROVIDERS = web.AppKey("providers", Providers)
 PLACER = web.AppKey("placer", Placer)
 RUNNER = web.AppKey("runner", JobRunner)
 
-TENANT = "tenant"
-REQUEST_ID = "request_id"
+TENANT = web.RequestKey("tenant", Tenant)
+REQUEST_ID = web.RequestKey("request_id", str)
 
 
 def tenant_of(request: web.Request) -> Tenant:
     """The authenticated tenant (set by the auth middleware on every /v1 route)."""
-    tenant: Tenant = request[TENANT]
-    return tenant
+    return request[TENANT]
 
 
 def owner_filter(request: web.Request) -> str | None:

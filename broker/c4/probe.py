@@ -9,26 +9,15 @@ tenant of its own, lists them, and removes them again.
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import secrets
-import time
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
 
 import aiohttp
 
-from broker.c4.classify import Answer, EndpointMissing
-from broker.c4.client import C4Client
-from broker.c4.core import Op
 from broker.c4.models import CpuRequirements, MemRequirements, VmRequirements
-from broker.c4.outcome import Accepted, Created, Offer, Ready, Refusal
-from broker.c4.probe_checks import dialect_summary, price_check
-from broker.c4.probe_report import Check, ProbeReport, Result
-from broker.c4.transport import Request
+from broker.c4.probe_checks import dialect_summary
+from broker.c4.probe_report import ProbeReport
+from broker.c4.probe_steps import UNKNOWN_ID, Prober, RecordingClient
 from broker.config import ProviderConfig, Server
-from broker.errors import ProviderError, ProviderNotFound, ProviderRefusal
 
 logger = logging.getLogger(__name__)
 
@@ -42,41 +31,6 @@ PROBE_VOLUME_SIZE = 1
 
 PROBE_SERVICE_KIND = "s3"
 """The service kind the probe creates: the simplest one, a bucket."""
-
-UNKNOWN_ID = "c4brokerprobe0000000000000000000"
-"""An identifier no provider should know, to check lookups in read-only mode."""
-
-VARIANTS: dict[str, tuple[str, ...]] = {
-    "canallocate": ("GET /canallocate", "POST /canallocate"),
-    "cancreate": ("GET /cancreate", "POST /cancreate"),
-    "volume_info": ("POST /info", "GET /info with a body", "GET /info/{id}"),
-    "accessible": ("POST /accessible", "GET /accessible?client_uuid="),
-    "destroy": ("POST /destroy", "DELETE /destroy"),
-    "service_info": ("GET /{kind}/info", "GET /{kind}/running/{id}"),
-}
-"""The documented endpoint of each operation with variants, then the variants."""
-
-_T = TypeVar("_T")
-
-
-@dataclass(frozen=True)
-class _Got(Generic[_T]):
-    value: _T
-
-
-class _RecordingClient(C4Client):
-    """A C4 client that keeps the last raw answer of each operation."""
-
-    def __init__(self, provider: ProviderConfig, session: aiohttp.ClientSession):
-        super().__init__(provider, session)
-        self.answers: dict[str, Answer] = {}
-
-    async def _exchange(
-        self, op: Op, variants: Sequence[Request], timeout_s: float | None
-    ) -> Answer:
-        answer = await super()._exchange(op, variants, timeout_s)
-        self.answers[op.name] = answer
-        return answer
 
 
 def probe_config(
@@ -107,7 +61,7 @@ async def probe_provider(
     async_wait_s: float = 30.0,
 ) -> ProbeReport:
     """Check one provider's C4 conformance and return the full report."""
-    client = _RecordingClient(provider, session)
+    client = RecordingClient(provider, session)
     prober = _Prober(client, read_only=read_only, async_wait_s=async_wait_s)
     for server in ("compute", "storage", "services"):
         if provider.base_url(server) is not None:
@@ -121,18 +75,8 @@ async def probe_provider(
     return prober.report
 
 
-class _Prober:
-    """Runs the checks of one probe against one client, filling a report."""
-
-    def __init__(
-        self, client: _RecordingClient, *, read_only: bool, async_wait_s: float
-    ) -> None:
-        self.client = client
-        self.report = ProbeReport()
-        self.read_only = read_only
-        self.async_wait_s = async_wait_s
-        self.tenant = "c4broker-probe-" + secrets.token_hex(6)
-        self.repaired_urls: set[str] = set()
+class _Prober(Prober):
+    """Strings checks into the probe of each server."""
 
     async def server(self, server: Server) -> None:
         """Run every check of one server."""
@@ -154,73 +98,6 @@ class _Prober:
             "services": self.services,
         }
         await steps[server]()
-
-    def add(
-        self, server: str, endpoint: str, result: Result, detail: str, required: bool
-    ) -> None:
-        """Record one check."""
-        self.report.add(Check(server, endpoint, result, detail, required))
-
-    async def attempt(
-        self,
-        server: str,
-        endpoint: str,
-        operation: str,
-        call: Callable[[], Awaitable[_T]],
-        *,
-        required: bool = True,
-        unknown_id: bool = False,
-    ) -> _Got[_T] | None:
-        """Run one call as one check; its result, or None when it failed."""
-        try:
-            value = await call()
-        except EndpointMissing:
-            self.add(
-                server, endpoint, "missing", "Not served by the provider.", required
-            )
-            return None
-        except ProviderNotFound as exc:
-            if unknown_id:
-                result, detail = self.served(operation)
-                self.add(
-                    server,
-                    endpoint,
-                    result,
-                    detail + "; unknown ids are not found",
-                    required,
-                )
-            else:
-                self.add(server, endpoint, "wrong", str(exc), required)
-            return None
-        except ProviderRefusal:
-            result, detail = self.served(operation)
-            self.add(
-                server,
-                endpoint,
-                result,
-                detail + "; refused the test request",
-                required,
-            )
-            return None
-        except ProviderError as exc:
-            self.add(server, endpoint, "wrong", str(exc), required)
-            return None
-        result, detail = self.served(operation)
-        self.add(server, endpoint, result, detail, required)
-        return _Got(value)
-
-    def served(self, operation: str) -> tuple[Result, str]:
-        """Whether ``operation`` answered as documented or through a variant."""
-        index = self.client.learnt_variant(operation)
-        names = VARIANTS.get(operation)
-        if index is None or index == 0 or names is None:
-            return "ok", "As documented"
-        return "variant", f"Serves {names[index]} instead of {names[0]}"
-
-    def skip(self, server: str, endpoints: Sequence[str], why: str) -> None:
-        """Record checks that were not tried, and why."""
-        for endpoint in endpoints:
-            self.add(server, endpoint, "skipped", why, True)
 
     async def compute(self) -> None:
         """Check the compute server: status, quote, and a VM's whole life."""
@@ -438,81 +315,3 @@ class _Prober:
                 "delete_service",
                 lambda: c.delete_service(kind, service_id, client_uuid=self.tenant),
             )
-
-    async def listed(
-        self,
-        server: str,
-        endpoint: str,
-        operation: str,
-        call: Callable[[], Awaitable[list[Any]]],
-        contains: Callable[[list[Any]], bool],
-    ) -> None:
-        """Check a listing, and that it shows the resource just created."""
-        before = len(self.report.checks)
-        got = await self.attempt(server, endpoint, operation, call)
-        if got is not None and not contains(got.value):
-            self.report.checks[before] = Check(
-                server, endpoint, "wrong", "The listing does not show the new resource."
-            )
-
-    async def follow(
-        self, server: Server, operation: str, created: Created | Accepted
-    ) -> str:
-        """The created resource's id, after following its poolingURL if any."""
-        if isinstance(created, Created):
-            self.add(
-                server,
-                "follow poolingURL",
-                "ok",
-                "Created at once; nothing to follow.",
-                True,
-            )
-            return created.provider_id
-        raw = self.client.answers[operation].data
-        if isinstance(raw, dict) and str(raw.get("poolingURL", "")).startswith(
-            "https://api/"
-        ):
-            self.repaired_urls.add(server)
-        ready = await self.poll_until_ready(server, created.poll_path)
-        if isinstance(ready, Ready):
-            return created.provider_id or ready.provider_id
-        return created.provider_id or ""
-
-    async def poll_until_ready(self, server: Server, path: str) -> Ready | None:
-        """Poll ``path`` until ready or until the wait is over; record the check."""
-        started = time.monotonic()
-        deadline = started + self.async_wait_s
-        while True:
-            try:
-                state = await self.client.poll(server, path)
-            except ProviderError as exc:
-                self.add(server, "follow poolingURL", "wrong", str(exc), True)
-                return None
-            if isinstance(state, Ready):
-                waited = time.monotonic() - started
-                self.add(
-                    server,
-                    "follow poolingURL",
-                    "ok",
-                    f"Ready after {waited:.1f} s.",
-                    True,
-                )
-                return state
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                detail = f"Still not ready after {self.async_wait_s:g} s."
-                self.add(server, "follow poolingURL", "wrong", detail, True)
-                return None
-            await asyncio.sleep(min(max(state.retry_after or 1.0, 0.1), 2.0, remaining))
-
-    def price(
-        self, server: str, operation: str, quote: _Got[Offer | Refusal] | None
-    ) -> None:
-        """Record how the provider formats the price in its quote."""
-        if quote is None or isinstance(quote.value, Refusal):
-            self.add(
-                server, "price", "skipped", "No offer to read a price from.", False
-            )
-            return
-        answer = self.client.answers.get(operation)
-        self.report.add(price_check(server, answer))

@@ -287,7 +287,7 @@ class CreateJob:
         if not mine:
             job.state.pop("inflight")
             return False
-        candidate = next(
+        candidate: dict[str, Any] = next(
             (c for c in job.state["candidates"] if c["provider"] == provider), {}
         )
         await self._adopt(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import secrets
 import time
@@ -99,9 +100,9 @@ class JobRunner:
                 continue
             task = asyncio.create_task(self._run(job), name=f"job-{job.id}")
             self._running[job.id] = (job, task)
-            task.add_done_callback(lambda _t, job_id=job.id: self._done(job_id))
+            task.add_done_callback(functools.partial(self._done, job.id))
 
-    def _done(self, job_id: str) -> None:
+    def _done(self, job_id: str, _task: asyncio.Task[None]) -> None:
         self._running.pop(job_id, None)
         self._slots.release()
 
