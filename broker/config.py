@@ -8,8 +8,10 @@ is reported as ``file:line: message`` so that an operator can jump to it.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
+import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -426,3 +428,13 @@ def registry_schema() -> dict[str, Any]:
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "C4 broker provider registry"
     return schema
+
+
+def write_registry_schema(path: str | Path) -> None:
+    """Write the registry's JSON Schema, as shipped in ``config/``."""
+    text = json.dumps(registry_schema(), indent=2, sort_keys=True) + "\n"
+    Path(path).write_text(text, encoding="utf-8")
+
+
+if __name__ == "__main__":
+    write_registry_schema(sys.argv[1] if len(sys.argv) > 1 else "config/providers.schema.json")
