@@ -437,4 +437,6 @@ def write_registry_schema(path: str | Path) -> None:
 
 
 if __name__ == "__main__":
-    write_registry_schema(sys.argv[1] if len(sys.argv) > 1 else "config/providers.schema.json")
+    write_registry_schema(
+        sys.argv[1] if len(sys.argv) > 1 else "config/providers.schema.json"
+    )

@@ -16,15 +16,13 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
-from functools import cached_property
 from typing import Any, TypeVar
 
-import aiohttp
 from pydantic import BaseModel, ValidationError
 
+from broker.c4.answer import NOT_JSON, Answer
 from broker.c4.models import AllocationAnswer, C4Price
 from broker.c4.outcome import Accepted, Created, Offer, Pending, Price, Ready, Refusal
 from broker.c4.urls import safe_path
@@ -50,34 +48,6 @@ MAX_RETRY_AFTER_S = 3600.0
 _M = TypeVar("_M", bound=BaseModel)
 
 
-@dataclass(frozen=True)
-class Answer:
-    """One HTTP answer of a provider, read in full, before it is judged."""
-
-    provider: str
-    operation: str
-    status: int
-    headers: Mapping[str, str]
-    body: bytes
-    elapsed_s: float
-
-    @property
-    def content_type(self) -> str:
-        """The media type of the body, lower-cased, without parameters."""
-        raw = self.headers.get("Content-Type", "")
-        return raw.split(";", 1)[0].strip().lower()
-
-    @cached_property
-    def data(self) -> Any:
-        """The body parsed as JSON, or a private sentinel when it is not JSON."""
-        if not self.body.strip():
-            return _NOTHING
-        try:
-            return json.loads(self.body)
-        except (ValueError, RecursionError):
-            return _NOTHING
-
-
 class EndpointMissing(ProviderProtocolError):
     """The provider does not serve the endpoint at all (405, or a bare 404)."""
 
@@ -89,9 +59,6 @@ class Expect:
     refusable: bool = False
     resource: bool = False
     text: bool = False
-
-
-_NOTHING = object()
 
 
 def network_failure(
@@ -116,11 +83,6 @@ def network_failure(
         operation,
         f"Provider {provider} could not be reached for {operation}.",
     )
-
-
-def is_network_failure(exc: BaseException) -> bool:
-    """Whether an exception means the exchange failed below HTTP."""
-    return isinstance(exc, aiohttp.ClientError | OSError | asyncio.TimeoutError)
 
 
 def oversize(provider: str, operation: str, limit: int) -> ProviderProtocolError:
@@ -170,7 +132,7 @@ def decode(answer: Answer, expect: Expect = Expect()) -> Any:
 
     if answer.status == 204 or not answer.body.strip():
         return None
-    if data is _NOTHING:
+    if data is NOT_JSON:
         if expect.text:
             return answer.body.decode("utf-8", errors="replace")
         raise _protocol(answer, "sent an answer to {op} that is not valid JSON")

@@ -5,21 +5,22 @@ from __future__ import annotations
 from typing import Any
 
 from broker.c4 import classify
-from broker.c4.classify import Answer, Expect
+from broker.c4.answer import Answer
+from broker.c4.classify import Expect
 from broker.c4.core import API, ClientCore, Op, done, json_object, segment
 from broker.c4.models import C4Vm, VmRegister, VmRequest, VmRequirements
 from broker.c4.outcome import Accepted, Created, Offer, Refusal
 from broker.c4.transport import Request
 from broker.config import Server
 
-HEALTH = Op("health", "compute")
-STATUS = Op("status", "compute", Expect(text=True))
-STATUSJSON = Op("statusjson", "compute")
-CANALLOCATE = Op("canallocate", "compute", Expect(refusable=True))
-REGISTER = Op("register", "compute", Expect(refusable=True))
-RUNNING = Op("running", "compute")
-VM_INFO = Op("vm_info", "compute", Expect(resource=True))
-UNREGISTER = Op("unregister", "compute", Expect(resource=True))
+_HEALTH = Op("health", "compute")
+_STATUS = Op("status", "compute", Expect(text=True))
+_STATUSJSON = Op("statusjson", "compute")
+_CANALLOCATE = Op("canallocate", "compute", Expect(refusable=True))
+_REGISTER = Op("register", "compute", Expect(refusable=True))
+_RUNNING = Op("running", "compute")
+_VM_INFO = Op("vm_info", "compute", Expect(resource=True))
+_UNREGISTER = Op("unregister", "compute", Expect(resource=True))
 
 
 class ComputeOps(ClientCore):
@@ -27,19 +28,19 @@ class ComputeOps(ClientCore):
 
     async def health(self, server: Server = "compute") -> dict[str, Any]:
         """A server's health document (``{"status": "UP", ...}``)."""
-        op = HEALTH if server == "compute" else Op("health", server)
+        op = _HEALTH if server == "compute" else Op("health", server)
         request = Request("GET", f"{API}/health")
         return await self._call(op, [request], json_object)
 
     async def status(self) -> str | dict[str, Any]:
         """The provider's details: plain text, or JSON from some providers."""
         request = Request("GET", f"{API}/status")
-        return await self._call(STATUS, [request], _text_or_object)
+        return await self._call(_STATUS, [request], _text_or_object)
 
     async def statusjson(self) -> dict[str, Any]:
         """The provider's host capacity as JSON."""
         request = Request("GET", f"{API}/statusjson")
-        return await self._call(STATUSJSON, [request], json_object)
+        return await self._call(_STATUSJSON, [request], json_object)
 
     async def canallocate(
         self,
@@ -57,9 +58,9 @@ class ComputeOps(ClientCore):
             Request("POST", f"{API}/canallocate", body, headers=headers, dialect=None),
         ]
         return await self._call(
-            CANALLOCATE,
+            _CANALLOCATE,
             variants,
-            lambda answer: classify.quote(answer, CANALLOCATE.expect),
+            lambda answer: classify.quote(answer, _CANALLOCATE.expect),
             timeout_s=timeout_s,
         )
 
@@ -86,27 +87,27 @@ class ComputeOps(ClientCore):
         headers = self._headers(region, asynchronous=asynchronous)
         request = Request("POST", f"{API}/register", body, headers=headers)
         return await self._call(
-            REGISTER,
+            _REGISTER,
             [request],
-            lambda answer: classify.creation(answer, REGISTER.expect),
+            lambda answer: classify.creation(answer, _REGISTER.expect),
             timeout_s=timeout_s,
         )
 
     async def running(self, client_uuid: str) -> list[C4Vm]:
         """The tenant's VMs on this provider (none when it answers 204)."""
         request = Request("GET", f"{API}/running", params={"client_uuid": client_uuid})
-        return await self._call(RUNNING, [request], _vms)
+        return await self._call(_RUNNING, [request], _vms)
 
     async def vm_info(self, vm_id: str) -> C4Vm:
         """One VM, as the provider sees it now."""
         request = Request("GET", f"{API}/running/{segment(vm_id)}")
-        return await self._call(VM_INFO, [request], _vm)
+        return await self._call(_VM_INFO, [request], _vm)
 
     async def unregister(self, vm_id: str, *, client_uuid: str) -> None:
         """Delete a VM; raise ProviderNotFound when the provider has none such."""
         body = {"vm_uuid": vm_id, "client_uuid": client_uuid}
         request = Request("DELETE", f"{API}/unregister", body)
-        await self._call(UNREGISTER, [request], done(UNREGISTER))
+        await self._call(_UNREGISTER, [request], done(_UNREGISTER))
 
     async def start(self, vm_id: str, *, client_uuid: str) -> None:
         """Start a stopped VM."""
@@ -128,7 +129,7 @@ class ComputeOps(ClientCore):
 
 
 def _text_or_object(answer: Answer) -> str | dict[str, Any]:
-    data = classify.decode(answer, STATUS.expect)
+    data = classify.decode(answer, _STATUS.expect)
     if data is None:
         return ""
     if isinstance(data, str | dict):
@@ -137,10 +138,10 @@ def _text_or_object(answer: Answer) -> str | dict[str, Any]:
 
 
 def _vms(answer: Answer) -> list[C4Vm]:
-    data = classify.decode(answer, RUNNING.expect)
+    data = classify.decode(answer, _RUNNING.expect)
     return classify.parse_list(answer, C4Vm, data, ("vms", "items"))
 
 
 def _vm(answer: Answer) -> C4Vm:
-    data = classify.decode(answer, VM_INFO.expect)
+    data = classify.decode(answer, _VM_INFO.expect)
     return classify.parse_model(answer, C4Vm, data)

@@ -17,7 +17,8 @@ from urllib.parse import quote
 import aiohttp
 
 from broker.c4 import classify
-from broker.c4.classify import Answer, Expect
+from broker.c4.answer import Answer
+from broker.c4.classify import Expect
 from broker.c4.dialect import Dialect, DialectMemory
 from broker.c4.observer import CallObserver
 from broker.c4.outcome import Offer, Refusal

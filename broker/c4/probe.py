@@ -59,10 +59,21 @@ async def probe_provider(
     *,
     read_only: bool = False,
     async_wait_s: float = 30.0,
+    max_poll_interval_s: float = 2.0,
 ) -> ProbeReport:
-    """Check one provider's C4 conformance and return the full report."""
+    """Check one provider's C4 conformance and return the full report.
+
+    An asynchronous create is followed for at most ``async_wait_s``, asking
+    again when the provider's Retry-After says, but at least every
+    ``max_poll_interval_s``.
+    """
     client = RecordingClient(provider, session)
-    prober = _Prober(client, read_only=read_only, async_wait_s=async_wait_s)
+    prober = _Prober(
+        client,
+        read_only=read_only,
+        async_wait_s=async_wait_s,
+        max_poll_interval_s=max_poll_interval_s,
+    )
     for server in ("compute", "storage", "services"):
         if provider.base_url(server) is not None:
             await prober.server(server)
@@ -129,7 +140,7 @@ class _Prober(Prober):
         await self.vm_life()
 
     async def vm_life(self) -> None:
-        """Create a VM asynchronously, follow it, list it, show it, remove it."""
+        """Create a VM asynchronously and follow it, then check and remove it."""
         c = self.client
         created = await self.attempt(
             "compute",
@@ -144,19 +155,19 @@ class _Prober(Prober):
                 asynchronous=True,
             ),
         )
-        later = (
-            "follow poolingURL",
-            "GET /running",
-            "GET /running/{id}",
-            "DELETE /unregister",
-        )
+        later = ("GET /running", "GET /running/{id}", "DELETE /unregister")
         if created is None:
             self.skip("compute", later, "Needs the test VM, which was not created.")
             return
         vm_id = await self.follow("compute", "register", created.value)
         if not vm_id:
-            self.skip("compute", later[1:], "The provider named no id for the test VM.")
+            self.skip("compute", later, "The provider named no id for the test VM.")
             return
+        await self.vm_checks(vm_id)
+
+    async def vm_checks(self, vm_id: str) -> None:
+        """List and show the test VM, then remove it whatever happened."""
+        c = self.client
         try:
             await self.listed(
                 "compute",
@@ -269,31 +280,28 @@ class _Prober(Prober):
         await self.service_life(kind)
 
     async def service_life(self, kind: str) -> None:
-        """Create a service, follow it, show it, list it, delete it."""
-        c = self.client
+        """Create a service asynchronously and follow it, then check and delete it."""
         created = await self.attempt(
             "services",
             f"POST /{kind}/create",
             "create_service",
-            lambda: c.create_service(
-                kind,
-                client_uuid=self.tenant,
-                req={"name": "c4broker-probe"},
-                asynchronous=True,
+            lambda: self.client.create_service(
+                kind, client_uuid=self.tenant, req={"name": "c4broker-probe"}
             ),
         )
         later = (f"GET /{kind}/info", f"GET /{kind}/running", f"DELETE /{kind}/delete")
         if created is None:
-            self.skip(
-                "services", later, "Needs the test service, which was not created."
-            )
+            self.skip("services", later, "Needs the test service; it was not created.")
             return
         service_id = await self.follow("services", "create_service", created.value)
         if not service_id:
-            self.skip(
-                "services", later, "The provider named no id for the test service."
-            )
+            self.skip("services", later, "The provider named no id for the service.")
             return
+        await self.service_checks(kind, service_id)
+
+    async def service_checks(self, kind: str, service_id: str) -> None:
+        """Show and list the test service, then delete it whatever happened."""
+        c = self.client
         try:
             await self.attempt(
                 "services",

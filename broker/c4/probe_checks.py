@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from broker.c4.classify import Answer
+from broker.c4.answer import Answer
 from broker.c4.core import ClientCore
 from broker.c4.probe_report import Check
 from broker.config import ProviderConfig

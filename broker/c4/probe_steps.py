@@ -16,7 +16,8 @@ from typing import Any, Generic, TypeVar
 
 import aiohttp
 
-from broker.c4.classify import Answer, EndpointMissing
+from broker.c4.answer import Answer
+from broker.c4.classify import EndpointMissing
 from broker.c4.client import C4Client
 from broker.c4.core import Op
 from broker.c4.outcome import Accepted, Created, Offer, Ready, Refusal
@@ -68,12 +69,18 @@ class Prober:
     """Runs calls as checks against one client and fills a report."""
 
     def __init__(
-        self, client: RecordingClient, *, read_only: bool, async_wait_s: float
+        self,
+        client: RecordingClient,
+        *,
+        read_only: bool,
+        async_wait_s: float,
+        max_poll_interval_s: float,
     ) -> None:
         self.client = client
         self.report = ProbeReport()
         self.read_only = read_only
         self.async_wait_s = async_wait_s
+        self.max_poll_interval_s = max_poll_interval_s
         self.tenant = "c4broker-probe-" + secrets.token_hex(6)
         self.repaired_urls: set[str] = set()
 
@@ -96,40 +103,27 @@ class Prober:
         """Run one call as one check; its result, or None when it failed."""
         try:
             value = await call()
-        except EndpointMissing:
-            self.add(
-                server, endpoint, "missing", "Not served by the provider.", required
-            )
-            return None
-        except ProviderNotFound as exc:
-            if unknown_id:
-                result, detail = self.served(operation)
-                self.add(
-                    server,
-                    endpoint,
-                    result,
-                    detail + "; unknown ids are not found",
-                    required,
-                )
-            else:
-                self.add(server, endpoint, "wrong", str(exc), required)
-            return None
-        except ProviderRefusal:
-            result, detail = self.served(operation)
-            self.add(
-                server,
-                endpoint,
-                result,
-                detail + "; refused the test request",
-                required,
-            )
-            return None
         except ProviderError as exc:
-            self.add(server, endpoint, "wrong", str(exc), required)
+            result, detail = self.failed(exc, operation, unknown_id=unknown_id)
+            self.add(server, endpoint, result, detail, required)
             return None
         result, detail = self.served(operation)
-        self.add(server, endpoint, result, detail, required)
+        self.add(server, endpoint, result, detail + ".", required)
         return Got(value)
+
+    def failed(
+        self, exc: ProviderError, operation: str, *, unknown_id: bool
+    ) -> tuple[Result, str]:
+        """The result of a check whose call raised ``exc``."""
+        if isinstance(exc, EndpointMissing):
+            return "missing", "Not served by the provider."
+        if isinstance(exc, ProviderNotFound) and unknown_id:
+            result, detail = self.served(operation)
+            return result, f"{detail}; unknown ids are not found."
+        if isinstance(exc, ProviderRefusal):
+            result, detail = self.served(operation)
+            return result, f"{detail}; refused the test request."
+        return "wrong", str(exc)
 
     def served(self, operation: str) -> tuple[Result, str]:
         """Whether ``operation`` answered as documented or through a variant."""
@@ -173,10 +167,7 @@ class Prober:
                 True,
             )
             return created.provider_id
-        raw = self.client.answers[operation].data
-        if isinstance(raw, dict) and str(raw.get("poolingURL", "")).startswith(
-            "https://api/"
-        ):
+        if _template_url(self.client.answers[operation].data):
             self.repaired_urls.add(server)
         ready = await self.poll_until_ready(server, created.poll_path)
         if isinstance(ready, Ready):
@@ -208,7 +199,8 @@ class Prober:
                 detail = f"Still not ready after {self.async_wait_s:g} s."
                 self.add(server, "follow poolingURL", "wrong", detail, True)
                 return None
-            await asyncio.sleep(min(max(state.retry_after or 1.0, 0.1), 2.0, remaining))
+            wanted = state.retry_after if state.retry_after is not None else 1.0
+            await asyncio.sleep(min(wanted, self.max_poll_interval_s, remaining))
 
     def price(
         self, server: str, operation: str, quote: Got[Offer | Refusal] | None
@@ -221,3 +213,9 @@ class Prober:
             return
         answer = self.client.answers.get(operation)
         self.report.add(price_check(server, answer))
+
+
+def _template_url(body: Any) -> bool:
+    """Whether a create answer's poolingURL has the reference template's shape."""
+    url = body.get("poolingURL") if isinstance(body, dict) else None
+    return isinstance(url, str) and url.startswith("https://api/v1.0/")

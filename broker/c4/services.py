@@ -5,17 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 from broker.c4 import classify
-from broker.c4.classify import Answer, Expect
+from broker.c4.answer import Answer
+from broker.c4.classify import Expect
 from broker.c4.core import API, ClientCore, Op, done, segment
 from broker.c4.models import C4Service, ServiceCreate
 from broker.c4.outcome import Accepted, Created
 from broker.c4.transport import Request
 from broker.config import SERVICE_KINDS
 
-CREATE_SERVICE = Op("create_service", "services", Expect(refusable=True))
-SERVICE_INFO = Op("service_info", "services", Expect(resource=True))
-SERVICES_RUNNING = Op("services_running", "services")
-DELETE_SERVICE = Op("delete_service", "services", Expect(resource=True))
+_CREATE_SERVICE = Op("create_service", "services", Expect(refusable=True))
+_SERVICE_INFO = Op("service_info", "services", Expect(resource=True))
+_SERVICES_RUNNING = Op("services_running", "services")
+_DELETE_SERVICE = Op("delete_service", "services", Expect(resource=True))
 
 
 class ServiceOps(ClientCore):
@@ -36,9 +37,9 @@ class ServiceOps(ClientCore):
         headers = self._headers(region, asynchronous=asynchronous)
         request = Request("POST", f"{_kind(kind)}/create", body, headers=headers)
         return await self._call(
-            CREATE_SERVICE,
+            _CREATE_SERVICE,
             [request],
-            lambda answer: classify.creation(answer, CREATE_SERVICE.expect),
+            lambda answer: classify.creation(answer, _CREATE_SERVICE.expect),
             timeout_s=timeout_s,
         )
 
@@ -57,13 +58,13 @@ class ServiceOps(ClientCore):
                 dialect="reference",
             ),
         ]
-        return await self._call(SERVICE_INFO, variants, _service)
+        return await self._call(_SERVICE_INFO, variants, _service)
 
     async def services_running(self, kind: str, client_uuid: str) -> list[C4Service]:
         """The tenant's services of one kind on this provider."""
         headers = self._headers(client_uuid=client_uuid)
         request = Request("GET", f"{_kind(kind)}/running", headers=headers)
-        return await self._call(SERVICES_RUNNING, [request], _services)
+        return await self._call(_SERVICES_RUNNING, [request], _services)
 
     async def delete_service(
         self, kind: str, service_id: str, *, client_uuid: str
@@ -72,7 +73,7 @@ class ServiceOps(ClientCore):
         body = {"client_uuid": client_uuid, "id": service_id}
         headers = self._headers(client_uuid=client_uuid)
         request = Request("DELETE", f"{_kind(kind)}/delete", body, headers=headers)
-        await self._call(DELETE_SERVICE, [request], done(DELETE_SERVICE))
+        await self._call(_DELETE_SERVICE, [request], done(_DELETE_SERVICE))
 
 
 def _kind(kind: str) -> str:
@@ -83,10 +84,10 @@ def _kind(kind: str) -> str:
 
 
 def _service(answer: Answer) -> C4Service:
-    data = classify.decode(answer, SERVICE_INFO.expect)
+    data = classify.decode(answer, _SERVICE_INFO.expect)
     return classify.parse_model(answer, C4Service, data)
 
 
 def _services(answer: Answer) -> list[C4Service]:
-    data = classify.decode(answer, SERVICES_RUNNING.expect)
+    data = classify.decode(answer, _SERVICES_RUNNING.expect)
     return classify.parse_list(answer, C4Service, data, ("services", "items"))

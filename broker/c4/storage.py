@@ -6,19 +6,20 @@ from collections.abc import Callable
 from typing import Any
 
 from broker.c4 import classify
-from broker.c4.classify import Answer, Expect
+from broker.c4.answer import Answer
+from broker.c4.classify import Expect
 from broker.c4.core import API, ClientCore, Op, done, segment
 from broker.c4.models import C4Volume, VolumeCreate, VolumeOptions
 from broker.c4.outcome import Created, Offer, Refusal
 from broker.c4.transport import Request
 
-CANCREATE = Op("cancreate", "storage", Expect(refusable=True))
-CREATE_VOLUME = Op("create_volume", "storage", Expect(refusable=True))
-VOLUME_INFO = Op("volume_info", "storage", Expect(resource=True))
-ACCESSIBLE = Op("accessible", "storage")
-DESTROY = Op("destroy", "storage", Expect(resource=True))
-EXPORT = Op("export", "storage", Expect(resource=True))
-UNEXPORT = Op("unexport", "storage", Expect(resource=True))
+_CANCREATE = Op("cancreate", "storage", Expect(refusable=True))
+_CREATE_VOLUME = Op("create_volume", "storage", Expect(refusable=True))
+_VOLUME_INFO = Op("volume_info", "storage", Expect(resource=True))
+_ACCESSIBLE = Op("accessible", "storage")
+_DESTROY = Op("destroy", "storage", Expect(resource=True))
+_EXPORT = Op("export", "storage", Expect(resource=True))
+_UNEXPORT = Op("unexport", "storage", Expect(resource=True))
 
 
 class StorageOps(ClientCore):
@@ -49,9 +50,9 @@ class StorageOps(ClientCore):
             Request("POST", f"{API}/cancreate", body, headers=headers, dialect=None),
         ]
         return await self._call(
-            CANCREATE,
+            _CANCREATE,
             variants,
-            lambda answer: classify.quote(answer, CANCREATE.expect),
+            lambda answer: classify.quote(answer, _CANCREATE.expect),
             timeout_s=timeout_s,
         )
 
@@ -81,7 +82,7 @@ class StorageOps(ClientCore):
         headers = self._headers(region, asynchronous=False)
         request = Request("POST", f"{API}/create", body, headers=headers)
         return await self._call(
-            CREATE_VOLUME, [request], _created_volume, timeout_s=timeout_s
+            _CREATE_VOLUME, [request], _created_volume, timeout_s=timeout_s
         )
 
     async def volume_info(self, volume_id: str) -> C4Volume:
@@ -93,7 +94,7 @@ class StorageOps(ClientCore):
             ),
             Request("GET", f"{API}/info/{segment(volume_id)}", dialect="reference"),
         ]
-        return await self._call(VOLUME_INFO, variants, _volume)
+        return await self._call(_VOLUME_INFO, variants, _volume)
 
     async def accessible(self, client_uuid: str) -> list[C4Volume]:
         """The volumes the tenant can use on this provider."""
@@ -106,7 +107,7 @@ class StorageOps(ClientCore):
                 dialect="reference",
             ),
         ]
-        return await self._call(ACCESSIBLE, variants, _volumes)
+        return await self._call(_ACCESSIBLE, variants, _volumes)
 
     async def destroy(self, volume_id: str) -> None:
         """Delete a volume; raise ProviderNotFound when the provider has none such."""
@@ -119,15 +120,15 @@ class StorageOps(ClientCore):
                 dialect="reference",
             ),
         ]
-        await self._call(DESTROY, variants, done(DESTROY))
+        await self._call(_DESTROY, variants, done(_DESTROY))
 
     async def export(self, volume_id: str, *, client_uuid: str) -> dict[str, Any]:
         """Make a volume usable by the tenant; the provider's answer, if any."""
-        return await self._sharing(EXPORT, volume_id, client_uuid)
+        return await self._sharing(_EXPORT, volume_id, client_uuid)
 
     async def unexport(self, volume_id: str, *, client_uuid: str) -> dict[str, Any]:
         """Withdraw a volume from the tenant; the provider's answer, if any."""
-        return await self._sharing(UNEXPORT, volume_id, client_uuid)
+        return await self._sharing(_UNEXPORT, volume_id, client_uuid)
 
     async def _sharing(
         self, op: Op, volume_id: str, client_uuid: str
@@ -138,18 +139,18 @@ class StorageOps(ClientCore):
 
 
 def _created_volume(answer: Answer) -> Created:
-    data = classify.decode(answer, CREATE_VOLUME.expect)
+    data = classify.decode(answer, _CREATE_VOLUME.expect)
     volume = classify.parse_model(answer, C4Volume, data)
     return Created(volume.vid, classify.expect_object(answer, data))
 
 
 def _volume(answer: Answer) -> C4Volume:
-    data = classify.decode(answer, VOLUME_INFO.expect)
+    data = classify.decode(answer, _VOLUME_INFO.expect)
     return classify.parse_model(answer, C4Volume, data)
 
 
 def _volumes(answer: Answer) -> list[C4Volume]:
-    data = classify.decode(answer, ACCESSIBLE.expect)
+    data = classify.decode(answer, _ACCESSIBLE.expect)
     return classify.parse_list(answer, C4Volume, data, ("volumes", "items"))
 
 

@@ -17,7 +17,7 @@ import aiohttp
 from yarl import URL
 
 from broker.c4 import classify
-from broker.c4.classify import Answer
+from broker.c4.answer import Answer
 from broker.config import ProviderConfig, Server
 from broker.errors import ProviderProtocolError
 
@@ -95,23 +95,23 @@ class Transport:
         except ProviderProtocolError:
             label = "oversize"
             raise
-        except Exception as exc:
-            if not classify.is_network_failure(exc):
-                raise
+        except (aiohttp.ClientError, OSError, TimeoutError) as exc:
             label = "timeout" if isinstance(exc, TimeoutError) else "error"
-            raise classify.network_failure(
-                exc, self.provider.name, operation, total
-            ) from exc
+            fault = classify.network_failure(exc, self.provider.name, operation, total)
+            raise fault from exc
         finally:
             elapsed = time.monotonic() - started
-            logger.info(
-                "c4 call provider=%s operation=%s status=%s elapsed_ms=%d",
-                self.provider.name,
-                operation,
-                label,
-                round(elapsed * 1000),
-            )
+            self._log(operation, label, elapsed)
         return Answer(self.provider.name, operation, status, headers, body, elapsed)
+
+    def _log(self, operation: str, status: str, elapsed_s: float) -> None:
+        logger.info(
+            "c4 call provider=%s operation=%s status=%s elapsed_ms=%d",
+            self.provider.name,
+            operation,
+            status,
+            round(elapsed_s * 1000),
+        )
 
     async def _exchange(
         self,

@@ -32,7 +32,7 @@ class _BackOff:
 
     def __init__(self, config: JobsConfig, deadline: float) -> None:
         self._base = wait_exponential_jitter(
-            initial=config.poll_initial_s,
+            multiplier=config.poll_initial_s,
             max=config.poll_max_s,
             jitter=config.poll_initial_s,
         )

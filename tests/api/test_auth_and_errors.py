@@ -4,8 +4,20 @@ from __future__ import annotations
 
 import hashlib
 import io
+from collections.abc import Awaitable, Callable
+from pathlib import Path
 
-from tests.conftest import ACME_UUID, BrokerFactory, SimFactory
+from aiohttp.test_utils import TestClient
+from tests.conftest import (
+    ACME_UUID,
+    BrokerFactory,
+    SimFactory,
+    broker_config,
+    provider_entry,
+)
+
+from broker.api.app import create_app
+from broker.config import load_config
 
 VM = {"name": "web-1", "cpu": {"cores": 1}, "memory_mib": 512}
 
@@ -36,12 +48,10 @@ async def test_wrong_key_is_401(broker_factory: BrokerFactory) -> None:
             assert resp.status == 401, header
 
 
-async def test_hashed_key_is_accepted(tmp_path, aiohttp_client) -> None:  # type: ignore[no-untyped-def]
+async def test_hashed_key_is_accepted(
+    tmp_path: Path, aiohttp_client: Callable[..., Awaitable[TestClient]]
+) -> None:
     """A key configured as sha256:<hex> authenticates the plain key."""
-    from broker.api.app import create_app
-    from broker.config import load_config
-    from tests.conftest import broker_config
-
     digest = hashlib.sha256(b"hashed-secret-key").hexdigest()
     path = broker_config(tmp_path, [])
     text = path.read_text().replace("acme-key-0123456789", f"sha256:{digest}")
@@ -131,8 +141,6 @@ async def test_providers_list_hides_urls_from_tenants(
     sim_factory: SimFactory, broker_factory: BrokerFactory
 ) -> None:
     """Tenants see names and health; admins also see URLs and header names only."""
-    from tests.conftest import provider_entry
-
     sim = await sim_factory()
     broker = await broker_factory(
         providers=[provider_entry(sim, headers={"X-Api-Token": "canary-header-value"})]

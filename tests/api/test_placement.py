@@ -68,7 +68,7 @@ async def test_refusing_provider_is_rejected_for_capacity(
 async def test_hanging_provider_times_out_by_the_deadline(
     sim_factory: SimFactory, broker_factory: BrokerFactory
 ) -> None:
-    """A provider that never answers is `timeout`, and the answer still comes in time."""
+    """A provider that never answers is `timeout`; the answer still comes in time."""
     hung = await sim_factory("hung")
     hung.faults.hang = True
     ok = await sim_factory("ok")

@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 from broker.c4 import classify
-from broker.c4.classify import Answer, EndpointMissing, Expect
+from broker.c4.answer import Answer
+from broker.c4.classify import EndpointMissing, Expect
 from broker.c4.outcome import Accepted, Pending, Ready
 from broker.errors import (
     ProviderFault,

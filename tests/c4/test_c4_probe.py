@@ -1,0 +1,168 @@
+"""The conformance probe against simulators of both dialects, and its CLI glue."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Awaitable, Callable
+
+import aiohttp
+import pytest
+
+from broker.c4.probe import probe_config, probe_provider
+from broker.c4.probe_cli import add_arguments, parse_headers, run
+from broker.c4.probe_report import ProbeReport
+from broker.sim import Simulator
+
+StartSim = Callable[..., Awaitable[Simulator]]
+
+CREATING = {
+    ("POST", "/api/v1.0/register"),
+    ("POST", "/api/v1.0/create"),
+    ("POST", "/api/v1.0/s3/create"),
+}
+
+
+def _args(sim: Simulator, *extra: str) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="c4broker probe")
+    add_arguments(parser)
+    urls = sim.urls
+    return parser.parse_args(
+        [
+            "--compute",
+            urls["compute"],
+            "--storage",
+            urls["storage"],
+            "--services",
+            urls["services"],
+            *extra,
+        ]
+    )
+
+
+async def _probe(
+    sim: Simulator, session: aiohttp.ClientSession, **options: object
+) -> ProbeReport:
+    provider = probe_config(**sim.urls, timeout_s=5.0)
+    return await probe_provider(provider, session, **options)  # type: ignore[arg-type]
+
+
+def _results(report: ProbeReport) -> dict[tuple[str, str], str]:
+    return {(c.server, c.endpoint): c.result for c in report.checks}
+
+
+async def test_docs_provider_is_usable(
+    start_sim: StartSim, session: aiohttp.ClientSession
+) -> None:
+    """A docs-dialect provider passes with every required endpoint as documented."""
+    sim = await start_sim(dialect="docs")
+    report = await _probe(sim, session)
+    assert report.usable
+    assert report.dialect == {
+        "compute": "either",
+        "storage": "docs",
+        "services": "docs",
+    }
+    required = [c for c in report.checks if c.required]
+    assert {c.result for c in required} == {"ok"}
+
+
+async def test_reference_provider_is_usable_through_variants(
+    start_sim: StartSim, session: aiohttp.ClientSession
+) -> None:
+    """A reference-dialect provider passes, its variants named as such."""
+    sim = await start_sim(dialect="reference", async_delay_s=0.05)
+    report = await _probe(sim, session, max_poll_interval_s=0.05)
+    assert report.usable
+    assert set(report.dialect.values()) == {"reference"}
+    results = _results(report)
+    assert results[("storage", "POST /info")] == "variant"
+    assert results[("storage", "POST /destroy")] == "variant"
+    assert results[("services", "GET /s3/info")] == "variant"
+    assert results[("compute", "follow poolingURL")] == "ok"
+    assert results[("compute", "price")] == "variant"
+
+
+async def test_probe_cleans_up(
+    start_sim: StartSim, session: aiohttp.ClientSession
+) -> None:
+    """Everything the probe created is removed again."""
+    sim = await start_sim()
+    await _probe(sim, session)
+    assert sim.state.vms == {}
+    assert sim.state.volumes == {}
+    assert sim.state.services == {}
+
+
+async def test_read_only_creates_nothing(
+    start_sim: StartSim, session: aiohttp.ClientSession, dialect: str
+) -> None:
+    """With read_only no create is sent, and the dialect is still detected."""
+    sim = await start_sim(dialect=dialect)
+    report = await _probe(sim, session, read_only=True)
+    assert report.usable
+    assert not CREATING & set(sim.calls)
+    assert report.dialect["storage"] == dialect
+
+
+async def test_slow_creation_is_reported(
+    start_sim: StartSim, session: aiohttp.ClientSession
+) -> None:
+    """A create that never becomes ready within the wait makes it unusable."""
+    sim = await start_sim(async_delay_s=600.0)
+    report = await _probe(sim, session, async_wait_s=0.1, max_poll_interval_s=0.05)
+    assert _results(report)[("compute", "follow poolingURL")] == "wrong"
+    assert not report.usable
+    assert sim.state.vms == {}
+
+
+async def test_malformed_provider_is_unusable(
+    start_sim: StartSim, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A provider answering garbage with 200 exits 1 with a table saying why."""
+    sim = await start_sim()
+    sim.faults.malformed = True
+    assert await run(_args(sim)) == 1
+    out = capsys.readouterr().out
+    assert "usable: no" in out
+    assert "not valid JSON" in out
+
+
+async def test_run_prints_json_and_exits_0(
+    start_sim: StartSim, capsys: pytest.CaptureFixture[str], dialect: str
+) -> None:
+    """``--json`` prints the documented document; a usable provider exits 0."""
+    sim = await start_sim(dialect=dialect)
+    assert await run(_args(sim, "--json", "--timeout", "5")) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert document["usable"] is True
+    assert set(document) == {"usable", "dialect", "checks"}
+    assert {"server", "endpoint", "result", "detail"} <= set(document["checks"][0])
+
+
+async def test_unreachable_provider_is_unusable(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A compute URL where nothing listens exits 1."""
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    args = parser.parse_args(["--compute", "http://127.0.0.1:9", "--timeout", "1"])
+    assert await run(args) == 1
+    assert "could not be reached" in capsys.readouterr().out
+
+
+async def test_bad_url_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    """A URL that is not http(s) exits 2 with a message on stderr."""
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    assert await run(parser.parse_args(["--compute", "ftp://x"])) == 2
+    assert "http://" in capsys.readouterr().err
+
+
+def test_headers_are_parsed() -> None:
+    """``--header 'Name: value'`` becomes a header; a line without colon fails."""
+    assert parse_headers(["Authorization: Bearer x:y"]) == {
+        "Authorization": "Bearer x:y"
+    }
+    with pytest.raises(ValueError, match="Name: value"):
+        parse_headers(["no colon"])
