@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
-from pydantic.json_schema import JsonDict, SkipJsonSchema
+from pydantic.json_schema import SkipJsonSchema
 
 from broker.config import Kind
 
@@ -38,7 +38,7 @@ RejectReason = Literal[
 ProviderState = Literal["healthy", "degraded", "ejected", "disabled"]
 
 
-def _drop_default(schema: JsonDict) -> None:
+def _drop_default(schema: dict[str, Any]) -> None:
     schema.pop("default", None)
 
 
@@ -248,6 +248,39 @@ class Readiness(_Answer):
         "Present when unavailable."
     )
 
+
+PROBLEM_TYPES: dict[str, tuple[int | None, str]] = {
+    "invalid-json": (400, "The body could not be parsed as JSON."),
+    "invalid-query": (400, "A query parameter is out of range or not allowed."),
+    "invalid-cursor": (400, "The cursor was not issued by this broker."),
+    "invalid-key": (400, "The Idempotency-Key header is empty or too long."),
+    "bad-request": (400, "The request is malformed in some other way."),
+    "unauthorized": (401, "The Authorization header is missing or its key unknown."),
+    "forbidden": (403, "The route is for administrators only."),
+    "not-found": (404, "No such resource or job, or it belongs to another tenant."),
+    "no-route": (404, "No route has this path, or the service kind is unknown."),
+    "method-not-allowed": (405, "The path exists but not with this method."),
+    "still-creating": (409, "The resource cannot be deleted before its create ends."),
+    "idempotency-key-in-use": (
+        409,
+        "A request with this Idempotency-Key is still being accepted; retry.",
+    ),
+    "conflict": (409, "The request conflicts with the current state."),
+    "too-large": (413, "The body is over the size limit of 1 MiB."),
+    "request-body-too-large": (413, "The body is over the size limit of 1 MiB."),
+    "unsupported-media-type": (415, "The body must be sent as application/json."),
+    "validation-failed": (422, "The body is not valid; errors names each field."),
+    "idempotency-key-reused": (
+        422,
+        "This Idempotency-Key was first used with another body.",
+    ),
+    "unprocessable-content": (422, "The request is well-formed but not acceptable."),
+    "too-many-requests": (429, "The tenant is over its rate; wait Retry-After."),
+    "internal": (500, "The broker failed; the error is logged with the request id."),
+    "internal-server-error": (500, "The broker failed in an unexpected way."),
+    "service-unavailable": (503, "The broker cannot serve the request right now."),
+    "error": (None, "Any other HTTP error, with no more specific type."),
+}
 
 RESPONSE_MODELS: tuple[type[BaseModel], ...] = (
     Resource,

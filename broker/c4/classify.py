@@ -81,7 +81,7 @@ def network_failure(
     return ProviderFault(
         provider,
         operation,
-        f"Provider {provider} could not be reached for {operation}.",
+        f"Provider {provider} could not be reached, or broke off, for {operation}.",
     )
 
 
@@ -341,8 +341,13 @@ def _price(price: C4Price | None) -> Price | None:
     return Price(price.currency, price.hourly, price.monthly)
 
 
-def creation(answer: Answer, expect: Expect) -> Created | Accepted:
-    """The result of a create: done at once, or accepted with a URL to poll."""
+def creation(
+    answer: Answer, expect: Expect, model: type[BaseModel] | None = None
+) -> Created | Accepted:
+    """The result of a create: done at once, or accepted with a URL to poll.
+
+    A resource returned at once must fit ``model`` when one is given.
+    """
     body = expect_object(answer, decode(answer, expect))
     pooling = body.get("poolingURL", body.get("pollingURL"))
     ident = resource_id(body)
@@ -352,6 +357,8 @@ def creation(answer: Answer, expect: Expect) -> Created | Accepted:
         return Accepted(ident, path)
     if answer.status == 202 or ident is None:
         raise missing_keys(answer)
+    if model is not None:
+        parse_model(answer, model, body)
     return Created(ident, body)
 
 

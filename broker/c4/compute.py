@@ -89,7 +89,7 @@ class ComputeOps(ClientCore):
         return await self._call(
             _REGISTER,
             [request],
-            lambda answer: classify.creation(answer, _REGISTER.expect),
+            lambda answer: classify.creation(answer, _REGISTER.expect, C4Vm),
             timeout_s=timeout_s,
         )
 

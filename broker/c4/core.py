@@ -116,27 +116,30 @@ class ClientCore:
     async def _exchange(
         self, op: Op, variants: Sequence[Request], timeout_s: float | None
     ) -> Answer:
-        """The first answer that is not "endpoint missing", or the last one."""
-        candidates = self._dialects.order(op.name, variants)
-        answer: Answer | None = None
-        for index, variant in candidates:
+        """The first answer that is not "endpoint missing".
+
+        When every variant seems missing, the first bare 404 is returned (for
+        a lookup it may just mean "no such resource"), else the last answer.
+        """
+        missing: list[Answer] = []
+        for index, variant in self._dialects.order(op.name, variants):
             answer = await self._transport.send(
                 op.server, op.name, variant, timeout_s=timeout_s
             )
-            if classify.endpoint_missing(answer):
-                self._dialects.forget(op.name)
-                logger.debug(
-                    "c4 endpoint missing provider=%s operation=%s variant=%d",
-                    self.name,
-                    op.name,
-                    index,
-                )
-                continue
-            if len(variants) > 1 and _settled(answer):
-                self._dialects.remember(op.name, index, variant)
-            return answer
-        assert answer is not None, "an operation has at least one variant"
-        return answer
+            if not classify.endpoint_missing(answer):
+                if len(variants) > 1 and _settled(answer):
+                    self._dialects.remember(op.name, index, variant)
+                return answer
+            self._dialects.forget(op.name)
+            logger.debug(
+                "c4 endpoint missing provider=%s operation=%s variant=%d",
+                self.name,
+                op.name,
+                index,
+            )
+            missing.append(answer)
+        bare_404 = next((answer for answer in missing if answer.status == 404), None)
+        return bare_404 if bare_404 is not None else missing[-1]
 
     def _observe(self, operation: str, outcome: str, elapsed_s: float) -> None:
         if self._observer is None:

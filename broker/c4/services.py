@@ -39,7 +39,7 @@ class ServiceOps(ClientCore):
         return await self._call(
             _CREATE_SERVICE,
             [request],
-            lambda answer: classify.creation(answer, _CREATE_SERVICE.expect),
+            lambda answer: classify.creation(answer, _CREATE_SERVICE.expect, C4Service),
             timeout_s=timeout_s,
         )
 

@@ -12,6 +12,7 @@ import pytest
 from broker.c4 import classify
 from broker.c4.answer import Answer
 from broker.c4.classify import EndpointMissing, Expect
+from broker.c4.models import C4Vm
 from broker.c4.outcome import Accepted, Pending, Ready
 from broker.errors import (
     ProviderFault,
@@ -144,3 +145,11 @@ def test_polling_ready_needs_an_id() -> None:
     assert isinstance(classify.polled(answer(200, {"uniqueID": "v1"})), Ready)
     with pytest.raises(ProviderProtocolError):
         classify.polled(answer(200, {"state": "running"}))
+
+
+def test_created_resource_must_fit_its_model() -> None:
+    """A 200 create whose resource has the wrong shape is a protocol error."""
+    with pytest.raises(ProviderProtocolError):
+        classify.creation(
+            answer(200, {"uniqueID": "v1", "req_json": 5}), Expect(), C4Vm
+        )

@@ -190,3 +190,20 @@ async def test_observer_sees_every_outcome(
         ("vm_info", "not-found"),
         ("health", "protocol-error"),
     ]
+
+
+class _Broken:
+    def observe(
+        self, provider: str, operation: str, outcome: str, elapsed_s: float
+    ) -> None:
+        raise RuntimeError("metrics backend down")
+
+
+async def test_failing_observer_does_not_fail_the_call(
+    start_sim: StartSim, make_client: MakeClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An observer that raises is logged; the call still returns its result."""
+    sim = await start_sim()
+    client = make_client(sim, observer=_Broken())
+    assert await client.running("t1") == []
+    assert "c4 observer failed" in caplog.text

@@ -17,7 +17,7 @@ from aiohttp.test_utils import TestServer
 from broker.c4 import C4Client, VmRequirements
 from broker.c4.outcome import Accepted, Ready
 from broker.c4.transport import MAX_BODY_BYTES
-from broker.errors import ProviderProtocolError
+from broker.errors import ProviderNotFound, ProviderProtocolError
 
 MakeClient = Callable[..., C4Client]
 MakeServer = Callable[..., Awaitable[TestServer]]
@@ -77,7 +77,11 @@ def _fake_provider(elsewhere: TestServer) -> web.Application:
         price = {"hourly": 1, "monthly": 30}
         return web.json_response({"info": {"canallocate": True, "price": price}})
 
+    async def bare_404(request: web.Request) -> web.Response:
+        raise web.HTTPNotFound()
+
     api = "/api/v1.0"
+    app.router.add_post(f"{api}/info", bare_404)
     app.router.add_post(f"{api}/register", register)
     app.router.add_get(f"{api}/running/v1", running)
     app.router.add_get(f"{api}/running", wrong_types)
@@ -96,8 +100,9 @@ async def fake(aiohttp_server: MakeServer, elsewhere: TestServer) -> TestServer:
 
 @pytest.fixture
 def fake_client(make_client: MakeClient, fake: TestServer) -> C4Client:
-    """A client for the misbehaving provider."""
-    return make_client(compute=f"http://{fake.host}:{fake.port}")
+    """A client for the misbehaving provider (compute and storage alike)."""
+    url = f"http://{fake.host}:{fake.port}"
+    return make_client(compute=url, storage=url)
 
 
 async def test_polling_url_to_another_host_stays_home(
@@ -166,3 +171,10 @@ async def test_price_without_currency_is_a_protocol_error(
     """An offer whose price names no currency cannot be compared: refused."""
     with pytest.raises(ProviderProtocolError):
         await fake_client.canallocate(small_vm, client_uuid="t1")
+
+
+async def test_bare_404s_of_a_lookup_mean_not_found(fake_client: C4Client) -> None:
+    """When no variant gives a C4 answer, a bare 404 of a lookup is a not-found."""
+    with pytest.raises(ProviderNotFound):
+        await fake_client.volume_info("v9")
+    assert fake_client.learnt_variant("volume_info") is None
