@@ -134,8 +134,8 @@ def instructions(url: str, key: str) -> str:
             "Create a VM (waits up to 10 s), then show it, then delete it:",
             f"  ID=$(curl -s -X POST '{url}/v1/vms?wait=10' {auth} "
             f"-H 'Content-Type: application/json' -d '{body}' | {parse_id}); echo $ID",
-            f"  curl -s {url}/v1/vms/$ID {auth}",
-            f"  curl -s -X DELETE {url}/v1/vms/$ID {auth}",
+            f"  curl -s -w '\\n' {url}/v1/vms/$ID {auth}",
+            f"  curl -s -w '\\n' -X DELETE {url}/v1/vms/$ID {auth}",
             "",
             f"API documentation: {url}/docs    Ctrl-C stops everything.",
         ]
@@ -161,8 +161,12 @@ async def run_demo(
             sims.append(sim)
         loaded = load_config(config_path)
         url = f"http://127.0.0.1:{port}"
-        announce(instructions(url, key))
-        await serve(create_app(loaded), "127.0.0.1", port)
+        await serve(
+            create_app(loaded),
+            "127.0.0.1",
+            port,
+            ready=lambda: announce(instructions(url, key)),
+        )
     finally:
         for sim in sims:
             await sim.stop()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import aiohttp
 from aiohttp import web
@@ -83,7 +83,12 @@ async def _jobs(app: web.Application) -> AsyncIterator[None]:
     await runner.stop()
 
 
-async def serve(app: web.Application, host: str, port: int) -> None:
+async def serve(
+    app: web.Application,
+    host: str,
+    port: int,
+    ready: Callable[[], None] | None = None,
+) -> None:
     """Serve until cancelled, then stop taking requests and shut down cleanly."""
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=10)
     await runner.setup()
@@ -91,6 +96,8 @@ async def serve(app: web.Application, host: str, port: int) -> None:
         site = web.TCPSite(runner, host, port)
         await site.start()
         log.info("broker listening url=http://%s:%d", host, port)
+        if ready is not None:
+            ready()
         with contextlib.suppress(asyncio.CancelledError):
             await asyncio.Event().wait()
     finally:
