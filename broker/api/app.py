@@ -18,7 +18,7 @@ from aiohttp import web
 from broker.api import middleware
 from broker.api.auth import KeyRing
 from broker.api.context import CONFIG, KEYS, PLACER, PROVIDERS, RUNNER, STORE
-from broker.api.routes import jobs, placements, resources, system
+from broker.api.routes import docs, jobs, placements, resources, system
 from broker.config import LoadedConfig
 from broker.jobs import JobEnv, JobRunner
 from broker.placement import Placer
@@ -42,7 +42,7 @@ def create_app(config: LoadedConfig) -> web.Application:
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_providers)
     app.cleanup_ctx.append(_jobs)
-    for module in (system, placements, resources, jobs):
+    for module in (system, placements, resources, jobs, docs):
         app.add_routes(module.routes)
     return app
 

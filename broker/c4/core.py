@@ -83,6 +83,9 @@ class ClientCore:
         client_uuid: str | None = None,
     ) -> dict[str, str]:
         """The C4 request headers for a region, the async mode and a tenant."""
+        for value in (region, client_uuid):
+            if value is not None and any(c in value for c in "\r\n\0"):
+                raise ValueError("A header value must not contain line breaks.")
         headers: dict[str, str] = {}
         chosen = region or self.provider.default_region
         if chosen:

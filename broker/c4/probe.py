@@ -18,6 +18,7 @@ from broker.c4.probe_checks import dialect_summary
 from broker.c4.probe_report import ProbeReport
 from broker.c4.probe_steps import UNKNOWN_ID, Prober, RecordingClient
 from broker.config import ProviderConfig, Server
+from broker.errors import ProviderError
 
 logger = logging.getLogger(__name__)
 
@@ -91,10 +92,7 @@ class _Prober(Prober):
 
     async def server(self, server: Server) -> None:
         """Run every check of one server."""
-        reached = await self.attempt(
-            server, "GET /", "ping", lambda: self.client.ping(server)
-        )
-        if reached is None:
+        if not await self.reach(server):
             return
         await self.attempt(
             server,
@@ -109,6 +107,39 @@ class _Prober(Prober):
             "services": self.services,
         }
         await steps[server]()
+        if not self.read_only:
+            await self.sweep(server)
+
+    async def sweep(self, server: Server) -> None:
+        """Remove whatever the probe's tenant still has, such as lost creates."""
+        try:
+            removed = await self._sweep(server)
+        except ProviderError as exc:
+            logger.warning(
+                "c4 probe cleanup failed server=%s outcome=%s", server, exc.outcome
+            )
+            return
+        if removed:
+            detail = f"Removed {removed} resource(s) the probe had lost track of."
+            self.add(server, "cleanup", "wrong", detail, False)
+
+    async def _sweep(self, server: Server) -> int:
+        c, tenant = self.client, self.tenant
+        if server == "compute":
+            vm_ids = [vm.unique_id for vm in await c.running(tenant)]
+            for vm_id in vm_ids:
+                await c.unregister(vm_id, client_uuid=tenant)
+            return len(vm_ids)
+        if server == "storage":
+            volume_ids = [v.vid for v in await c.accessible(tenant)]
+            for volume_id in volume_ids:
+                await c.destroy(volume_id)
+            return len(volume_ids)
+        kind = PROBE_SERVICE_KIND
+        service_ids = [s.metadata.id for s in await c.services_running(kind, tenant)]
+        for service_id in service_ids:
+            await c.delete_service(kind, service_id, client_uuid=tenant)
+        return len(service_ids)
 
     async def compute(self) -> None:
         """Check the compute server: status, quote, and a VM's whole life."""

@@ -25,7 +25,12 @@ from broker.c4.probe_checks import price_check
 from broker.c4.probe_report import Check, ProbeReport, Result
 from broker.c4.transport import Request
 from broker.config import ProviderConfig, Server
-from broker.errors import ProviderError, ProviderNotFound, ProviderRefusal
+from broker.errors import (
+    ProviderError,
+    ProviderFault,
+    ProviderNotFound,
+    ProviderRefusal,
+)
 
 UNKNOWN_ID = "c4brokerprobe0000000000000000000"
 """An identifier no provider should know, to check lookups in read-only mode."""
@@ -110,6 +115,20 @@ class Prober:
         result, detail = self.served(operation)
         self.add(server, endpoint, result, detail + ".", required)
         return Got(value)
+
+    async def reach(self, server: Server) -> bool:
+        """Check that a server answers HTTP at all; only a fault makes it fail."""
+        try:
+            await self.client.ping(server)
+        except ProviderFault as exc:
+            self.add(server, "GET /", "wrong", str(exc), True)
+            return False
+        except ProviderError as exc:
+            result, detail = self.failed(exc, "ping", unknown_id=False)
+            self.add(server, "GET /", result, detail, False)
+            return True
+        self.add(server, "GET /", "ok", "Reachable.", True)
+        return True
 
     def failed(
         self, exc: ProviderError, operation: str, *, unknown_id: bool

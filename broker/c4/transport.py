@@ -60,13 +60,13 @@ class Transport:
         self.provider = provider
         self._session = session
 
-    def url(self, server: Server, path: str) -> URL:
+    def url(self, server: Server, path: str, operation: str) -> URL:
         """The absolute URL of ``path`` on one of the provider's own servers."""
         base = self.provider.base_url(server)
         if base is None:
             raise ProviderProtocolError(
                 self.provider.name,
-                server,
+                operation,
                 f"Provider {self.provider.name} has no {server} server configured.",
             )
         return URL(base + path, encoded=True)
@@ -80,7 +80,7 @@ class Transport:
         timeout_s: float | None = None,
     ) -> Answer:
         """Send ``request`` and read its answer; raise a fault if none comes."""
-        url = self.url(server, request.path)
+        url = self.url(server, request.path, operation)
         total = timeout_s if timeout_s is not None else self.provider.timeout_s
         timeout = aiohttp.ClientTimeout(
             total=total, sock_connect=min(MAX_CONNECT_S, total)

@@ -64,3 +64,5 @@ class Faults:
     fail_next: dict[str, int] = field(default_factory=dict)
     create_then_fail: set[str] = field(default_factory=set)
     refuse_all: bool = False
+    delay: dict[str, float] = field(default_factory=dict)
+    delay_answer: dict[str, float] = field(default_factory=dict)

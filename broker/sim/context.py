@@ -23,6 +23,7 @@ class SimContext:
     urls: dict[str, str] = field(default_factory=dict)
     released: asyncio.Event = field(default_factory=asyncio.Event)
     fault_rng: random.Random = field(default_factory=random.Random)
+    call_seen: asyncio.Event = field(default_factory=asyncio.Event)
 
     @property
     def reference(self) -> bool:

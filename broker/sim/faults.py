@@ -3,13 +3,16 @@
 It reads the simulator's :class:`~broker.sim.config.Faults` on every
 request, so tests can change them while the servers run. In order: record
 the call, add latency, hang until the simulator stops, fail at random, fail
-the next call of a named operation; then, after the handler ran, turn a
-successful create into a 500 (the orphan case) or the body into garbage.
+the next call of a named operation, delay a named operation; then, after
+the handler ran, delay its answer (the work is done, the answer is late),
+turn a successful create into a 500 (the orphan case) or the body into
+garbage.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 
 from aiohttp import web
@@ -55,6 +58,7 @@ async def fault_middleware(
     ctx = sim_of(request)
     operation = operation_of(request)
     ctx.calls.append((request.method, request.path))
+    ctx.call_seen.set()
 
     if ctx.faults.latency_s > 0:
         await asyncio.sleep(ctx.faults.latency_s)
@@ -65,6 +69,15 @@ async def fault_middleware(
     injected = _before_handler(ctx, operation)
     if injected is not None:
         return injected
+    await _pause(ctx, ctx.faults.delay.get(operation or ""))
 
     response = await handler(request)
+    await _pause(ctx, ctx.faults.delay_answer.get(operation or ""))
     return _after_handler(ctx, operation, response)
+
+
+async def _pause(ctx: SimContext, seconds: float | None) -> None:
+    """Wait that long, or until the simulator stops."""
+    if seconds:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(ctx.released.wait(), seconds)

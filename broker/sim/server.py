@@ -64,6 +64,12 @@ class Simulator:
         """Every request received so far, as ``(method, path)`` in order."""
         return self._ctx.calls
 
+    async def wait_for_call(self, path_suffix: str, count: int = 1) -> None:
+        """Return once ``count`` requests whose path ends so have arrived."""
+        while sum(p.endswith(path_suffix) for _, p in self._ctx.calls) < count:
+            self._ctx.call_seen.clear()
+            await self._ctx.call_seen.wait()
+
     @property
     def urls(self) -> dict[str, str]:
         """The base URL of each started server, keyed by server name."""

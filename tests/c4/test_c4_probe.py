@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
+import sys
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 import aiohttp
 import pytest
@@ -15,6 +18,9 @@ from broker.c4.probe_report import ProbeReport
 from broker.sim import Simulator
 
 StartSim = Callable[..., Awaitable[Simulator]]
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+"""Where ``python -m broker`` finds the package."""
 
 CREATING = {
     ("POST", "/api/v1.0/register"),
@@ -94,6 +100,24 @@ async def test_probe_cleans_up(
     assert sim.state.services == {}
 
 
+async def test_probe_removes_creates_whose_answer_was_lost(
+    start_sim: StartSim, session: aiohttp.ClientSession
+) -> None:
+    """A create the provider made but answered with 500 is swept up at the end."""
+    sim = await start_sim()
+    sim.faults.create_then_fail.update({"register", "create", "service_create"})
+    report = await _probe(sim, session)
+    assert not report.usable
+    assert sim.state.vms == {}
+    assert sim.state.volumes == {}
+    assert sim.state.services == {}
+    assert {c.server for c in report.checks if c.endpoint == "cleanup"} == {
+        "compute",
+        "storage",
+        "services",
+    }
+
+
 async def test_read_only_creates_nothing(
     start_sim: StartSim, session: aiohttp.ClientSession, dialect: str
 ) -> None:
@@ -166,3 +190,28 @@ def test_headers_are_parsed() -> None:
     }
     with pytest.raises(ValueError, match="Name: value"):
         parse_headers(["no colon"])
+
+
+async def test_command_line_probe(start_sim: StartSim) -> None:
+    """``python -m broker probe --json --read-only`` reports a usable provider."""
+    sim = await start_sim(dialect="reference")
+    urls = sim.urls
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "broker",
+        "probe",
+        "--compute",
+        urls["compute"],
+        "--storage",
+        urls["storage"],
+        "--read-only",
+        "--json",
+        cwd=REPO_ROOT,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, _ = await asyncio.wait_for(process.communicate(), timeout=30)
+    assert process.returncode == 0
+    document = json.loads(out)
+    assert document["dialect"]["storage"] == "reference"

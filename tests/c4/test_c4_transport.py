@@ -15,7 +15,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from broker.c4 import C4Client, VmRequirements
-from broker.c4.outcome import Accepted, Ready
+from broker.c4.outcome import Accepted, Offer, Price, Ready
 from broker.c4.transport import MAX_BODY_BYTES
 from broker.errors import ProviderNotFound, ProviderProtocolError
 
@@ -80,7 +80,12 @@ def _fake_provider(elsewhere: TestServer) -> web.Application:
     async def bare_404(request: web.Request) -> web.Response:
         raise web.HTTPNotFound()
 
+    async def cancreate(request: web.Request) -> web.Response:
+        assert (await request.json())["size"] == 3
+        return web.json_response({"currency": "CHF", "hourly": "0.5", "monthly": 7})
+
     api = "/api/v1.0"
+    app.router.add_post(f"{api}/cancreate", cancreate)
     app.router.add_post(f"{api}/info", bare_404)
     app.router.add_post(f"{api}/register", register)
     app.router.add_get(f"{api}/running/v1", running)
@@ -178,3 +183,14 @@ async def test_bare_404s_of_a_lookup_mean_not_found(fake_client: C4Client) -> No
     with pytest.raises(ProviderNotFound):
         await fake_client.volume_info("v9")
     assert fake_client.learnt_variant("volume_info") is None
+
+
+async def test_quote_by_post_when_get_is_not_allowed(fake_client: C4Client) -> None:
+    """A provider serving cancreate only as POST is quoted by POST, remembered."""
+    for _ in range(2):
+        quote = await fake_client.cancreate(
+            size=3, private=False, readonly=False, shareable=False, bootable=False
+        )
+        assert isinstance(quote, Offer)
+        assert quote.price == Price("CHF", 0.5, 7.0)
+    assert fake_client.learnt_variant("cancreate") == 1
