@@ -9,11 +9,14 @@ from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
 from broker.api.auth import KeyRing, Tenant
+from broker.api.keys import KeyPurger
 from broker.api.problems import Problem, validation_problem
 from broker.config import LoadedConfig
+from broker.inventory import Inventory
 from broker.jobs import JobRunner
 from broker.placement import Placer
 from broker.providers import Providers
+from broker.reload import RegistryReloader
 from broker.store import Store
 
 M = TypeVar("M", bound=BaseModel)
@@ -24,6 +27,10 @@ STORE = web.AppKey("store", Store)
 PROVIDERS = web.AppKey("providers", Providers)
 PLACER = web.AppKey("placer", Placer)
 RUNNER = web.AppKey("runner", JobRunner)
+INVENTORY = web.AppKey("inventory", Inventory)
+RELOADER = web.AppKey("reloader", RegistryReloader)
+RELOAD_ON_SIGHUP = web.AppKey("reload_on_sighup", bool)
+PURGER = web.AppKey("purger", KeyPurger)
 
 TENANT = web.RequestKey("tenant", Tenant)
 REQUEST_ID = web.RequestKey("request_id", str)

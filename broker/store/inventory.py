@@ -202,9 +202,7 @@ def _summary(counts: list[Row], costs: list[Row]) -> Summary:
         provider = row["provider"] or "(none)"
         by_provider.setdefault(provider, {})[row["kind"]] = row["n"]
         by_kind[row["kind"]] = by_kind.get(row["kind"], 0) + row["n"]
-    monthly = {
-        row["currency"]: round(float(row["total"] or 0.0), 6) for row in costs
-    }
+    monthly = {row["currency"]: round(float(row["total"] or 0.0), 6) for row in costs}
     return Summary(by_provider, by_kind, monthly)
 
 

@@ -46,13 +46,26 @@ class ResourceFilter:
 
 @dataclass(frozen=True)
 class StoredAnswer:
-    """The first answer given to a create with an idempotency key."""
+    """What an idempotency key holds: its request, its resource, its answer."""
 
     fingerprint: str
     status: int | None
     body: dict[str, Any] | None
     headers: dict[str, str]
     created_at: float
+    resource_id: str | None
+    abandoned: bool
+
+
+@dataclass(frozen=True)
+class KeyedAnswer:
+    """The answer to remember for a key; ``status`` None while it is not given."""
+
+    tenant: str
+    key: str
+    status: int | None
+    body: dict[str, Any] | None
+    headers: dict[str, str]
 
 
 class Store:
@@ -64,21 +77,24 @@ class Store:
     # Resources and their jobs
 
     async def create(
-        self,
-        resource: Resource,
-        job: Job,
-        answer: tuple[str, str, int, dict[str, Any], dict[str, str]] | None = None,
+        self, resource: Resource, job: Job, key: KeyedAnswer | None = None
     ) -> None:
-        """Store a new resource, its create job and, if keyed, the answer given."""
+        """Store a new resource, its create job and, if keyed, what the key made."""
         async with self.db.transaction() as tx:
             await _insert_resource(tx, resource)
             await _insert_job(tx, job)
-            if answer is not None:
-                tenant, key, status, body, headers = answer
+            if key is not None:
                 await tx.execute(
-                    "UPDATE idempotency_keys SET status = ?, response = ?, headers = ?"
-                    " WHERE tenant = ? AND key = ?",
-                    (status, json.dumps(body), json.dumps(headers), tenant, key),
+                    "UPDATE idempotency_keys SET resource_id = ?, status = ?,"
+                    " response = ?, headers = ? WHERE tenant = ? AND key = ?",
+                    (
+                        resource.id,
+                        key.status,
+                        json.dumps(key.body) if key.body is not None else None,
+                        json.dumps(key.headers),
+                        key.tenant,
+                        key.key,
+                    ),
                 )
 
     async def resource(
@@ -259,7 +275,7 @@ class Store:
         now = time.time()
         async with self.db.transaction() as tx:
             row = await tx.fetchone(
-                "SELECT fingerprint, status, response, headers, created_at"
+                "SELECT fingerprint, status, response, headers, created_at, resource_id"
                 " FROM idempotency_keys WHERE tenant = ? AND key = ?",
                 (tenant, key),
             )
@@ -268,36 +284,37 @@ class Store:
                 and row["status"] is None
                 and row["created_at"] < now - stale_after_s
             )
-            if row is not None and not abandoned:
+            if row is not None and not (abandoned and row["resource_id"] is None):
                 return StoredAnswer(
                     row["fingerprint"],
                     row["status"],
                     json.loads(row["response"]) if row["response"] else None,
                     json.loads(row["headers"]) if row["headers"] else {},
                     row["created_at"],
+                    row["resource_id"],
+                    abandoned,
                 )
             await tx.execute(
                 "INSERT OR REPLACE INTO idempotency_keys"
-                " (tenant, key, fingerprint, status, response, headers, created_at)"
-                " VALUES (?, ?, ?, NULL, NULL, NULL, ?)",
+                " (tenant, key, fingerprint, status, response, headers, created_at,"
+                " resource_id) VALUES (?, ?, ?, NULL, NULL, NULL, ?, NULL)",
                 (tenant, key, fingerprint, now),
             )
         return None
 
-    async def remember_answer(
-        self,
-        tenant: str,
-        key: str,
-        status: int,
-        body: dict[str, Any],
-        headers: dict[str, str],
-    ) -> None:
-        """Replace the answer a key replays (after a ``?wait=`` ended)."""
+    async def remember_answer(self, answer: KeyedAnswer) -> None:
+        """Record the answer a key replays from now on."""
         async with self.db.transaction() as tx:
             await tx.execute(
                 "UPDATE idempotency_keys SET status = ?, response = ?, headers = ?"
                 " WHERE tenant = ? AND key = ?",
-                (status, json.dumps(body), json.dumps(headers), tenant, key),
+                (
+                    answer.status,
+                    json.dumps(answer.body),
+                    json.dumps(answer.headers),
+                    answer.tenant,
+                    answer.key,
+                ),
             )
 
     async def release_key(self, tenant: str, key: str) -> None:

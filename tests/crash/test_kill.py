@@ -17,8 +17,6 @@ from typing import Any
 
 import aiohttp
 import pytest
-
-from broker.sim import Simulator
 from tests.conftest import (
     ACME_UUID,
     TENANT_KEY,
@@ -26,6 +24,8 @@ from tests.conftest import (
     broker_config,
     provider_entry,
 )
+
+from broker.sim import Simulator
 
 VM = {"name": "web-1", "cpu": {"cores": 1}, "memory_mib": 512}
 AUTH = {"Authorization": f"Bearer {TENANT_KEY}"}
@@ -67,7 +67,8 @@ class BrokerProcess:
         self._drain = asyncio.create_task(self._read_rest())
 
     async def _read_rest(self) -> None:
-        assert self.process is not None and self.process.stderr is not None
+        assert self.process is not None
+        assert self.process.stderr is not None
         async for line in self.process.stderr:
             self.log.append(line.decode())
 
@@ -94,10 +95,10 @@ class BrokerProcess:
         ):
             return resp.status, await resp.json(content_type=None)
 
-    async def settle(self, job_href: str, timeout: float = 30) -> dict[str, Any]:
+    async def settle(self, job_href: str, within_s: float = 30) -> dict[str, Any]:
         """The job once it has ended (the broker's wait is per process)."""
         loop = asyncio.get_running_loop()
-        end = loop.time() + timeout
+        end = loop.time() + within_s
         while loop.time() < end:
             status, job = await self.call("GET", job_href)
             if status == 200 and job["status"] in ("succeeded", "failed"):
@@ -186,7 +187,7 @@ async def test_kill_while_register_is_in_flight(
 async def test_kill_before_register_reaches_the_provider(
     sim_factory: SimFactory, tmp_path: Path
 ) -> None:
-    """Killed while register is held before it acts: the restart creates exactly once."""
+    """Killed while register is held before it acts: the restart creates once."""
     sim = await sim_factory()
     sim.faults.delay["register"] = 3.0
     async with running_broker(tmp_path, [sim]) as broker:

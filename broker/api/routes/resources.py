@@ -28,7 +28,7 @@ from broker.api.views import (
 )
 from broker.config import SERVICE_KINDS
 from broker.specs import VmCreate, body_model, public_spec
-from broker.store import Job, Resource, ResourceFilter, new_id
+from broker.store import Job, KeyedAnswer, Resource, ResourceFilter, new_id
 
 routes = web.RouteTableDef()
 
@@ -72,8 +72,13 @@ async def create_resource(request: web.Request) -> web.Response:
     resource, job = _new_records(tenant.name, kind, body.name, data, public_spec(body))
     status, headers = 202, {"Location": f"/v1/jobs/{job.id}"}
     answer = resource_json(resource)
-    keyed = (tenant.name, key, status, answer, headers) if key is not None else None
-    await _store(request, resource, job, keyed)
+    keyed = None
+    if key is not None:
+        given = None if wait_s else status
+        keyed = KeyedAnswer(tenant.name, key, given, answer, headers)
+    await request.app[STORE].create(resource, job, keyed)
+    request.app[RUNNER].wake()
+
     if wait_s:
         await request.app[RUNNER].wait(job.id, resource.id, wait_s)
         stored = await request.app[STORE].resource(resource.id)
@@ -82,10 +87,9 @@ async def create_resource(request: web.Request) -> web.Response:
         if stored.status == "active":
             status = 201
             headers = {"Location": f"{collection_of(kind)}/{resource.id}"}
-        if key is not None:
-            await request.app[STORE].remember_answer(
-                tenant.name, key, status, answer, headers
-            )
+        if keyed is not None:
+            final = KeyedAnswer(tenant.name, key or "", status, answer, headers)
+            await request.app[STORE].remember_answer(final)
     return json_response(answer, status=status, headers=headers)
 
 
@@ -113,16 +117,6 @@ def _new_records(
     return resource, job
 
 
-async def _store(
-    request: web.Request,
-    resource: Resource,
-    job: Job,
-    keyed: tuple[str, str, int, dict[str, Any], dict[str, str]] | None,
-) -> None:
-    await request.app[STORE].create(resource, job, keyed)
-    request.app[RUNNER].wake()
-
-
 async def _reserve_key(
     request: web.Request, key: str, data: Any
 ) -> web.Response | None:
@@ -144,6 +138,8 @@ async def _reserve_key(
             "This Idempotency-Key was used with another request body.",
             code="idempotency-key-reused",
         )
+    if stored.status is None and stored.abandoned and stored.resource_id:
+        return await _replay_resource(request, stored.resource_id)
     if stored.status is None or stored.body is None:
         raise Problem(
             409,
@@ -153,6 +149,15 @@ async def _reserve_key(
         )
     headers = {**stored.headers, "Idempotent-Replayed": "true"}
     return json_response(stored.body, status=stored.status, headers=headers)
+
+
+async def _replay_resource(request: web.Request, resource_id: str) -> web.Response:
+    """Answer for a key whose first request made a resource but never answered."""
+    resource = await request.app[STORE].resource(resource_id)
+    if resource is None:
+        raise not_found()
+    headers = {"Location": f"/v1/jobs/{resource.job_id}", "Idempotent-Replayed": "true"}
+    return json_response(resource_json(resource), status=202, headers=headers)
 
 
 def _wait_seconds(request: web.Request) -> float:
