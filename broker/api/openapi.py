@@ -20,6 +20,7 @@ import broker
 from broker.api import schemas
 from broker.api.openapi_ops import SCHEMA_REF, Doc, paths, ref
 from broker.api.routes.placements import PlacementQuery
+from broker.config import SERVICE_KINDS
 from broker.specs import ServiceCreate, VmCreate, VolumeCreate
 
 OPENAPI_VERSION = "3.1.0"
@@ -103,10 +104,28 @@ def component_schemas() -> Doc:
     models = [(m, mode) for m in (*REQUEST_MODELS, *schemas.RESPONSE_MODELS)]
     _, top = models_json_schema(models, ref_template=SCHEMA_REF)
     found: Doc = dict(top["$defs"])
-    spec = found["PlacementQuery"]["properties"]["spec"]
-    found["PlacementQuery"]["properties"]["spec"] = {
-        "title": spec.get("title", "Spec"),
-        "description": "The create body the kind would be created with.",
-        "anyOf": [ref(m.__name__) for m in (VmCreate, VolumeCreate, ServiceCreate)],
-    }
+    found["PlacementQuery"] = _placement_query(found["PlacementQuery"])
     return found
+
+
+def _placement_query(schema: Doc) -> Doc:
+    """The placement query with ``spec`` typed by ``kind``, not a free object."""
+    bodies = {"vm": "VmCreate", "volume": "VolumeCreate"}
+    bodies.update(dict.fromkeys(SERVICE_KINDS, "ServiceCreate"))
+    spec = schema["properties"]["spec"]
+    schema["properties"]["spec"] = {
+        "title": spec.get("title", "Spec"),
+        "description": (
+            "The create body of the kind: VmCreate for vm, VolumeCreate for "
+            "volume, ServiceCreate for a service kind."
+        ),
+        "anyOf": [ref(name) for name in dict.fromkeys(bodies.values())],
+    }
+    schema["allOf"] = [
+        {
+            "if": {"properties": {"kind": {"const": kind}}, "required": ["kind"]},
+            "then": {"properties": {"spec": ref(name)}},
+        }
+        for kind, name in bodies.items()
+    ]
+    return schema

@@ -274,6 +274,7 @@ PROBLEM_TYPES: dict[str, tuple[int | None, str]] = {
         422,
         "This Idempotency-Key was first used with another body.",
     ),
+    "invalid-registry": (422, "The provider registry file is refused; see errors."),
     "unprocessable-content": (422, "The request is well-formed but not acceptable."),
     "too-many-requests": (429, "The tenant is over its rate; wait Retry-After."),
     "internal": (500, "The broker failed; the error is logged with the request id."),
