@@ -100,6 +100,12 @@ class ProviderConfig(_Strict):
         default="auto",
         description="Pin the C4 dialect instead of detecting it per endpoint.",
     )
+    max_in_flight: int = Field(
+        default=32,
+        ge=1,
+        le=4096,
+        description="Calls to this provider in flight at once.",
+    )
 
     @model_validator(mode="after")
     def _servers_match_kinds(self) -> ProviderConfig:
@@ -207,6 +213,15 @@ class JobsConfig(_Strict):
     lease_s: float = Field(default=30.0, gt=0)
 
 
+class HealthConfig(_Strict):
+    """When a failing provider is taken out of rotation, and for how long."""
+
+    max_failures: int = Field(default=5, ge=1, le=1000)
+    base_ejection_s: float = Field(default=30.0, gt=0)
+    max_ejection_s: float = Field(default=300.0, gt=0)
+    retry_budget: float = Field(default=0.2, ge=0, le=1)
+
+
 class InventoryConfig(_Strict):
     """How often and how widely the inventory asks providers."""
 
@@ -224,6 +239,7 @@ class BrokerConfig(_Strict):
     placement: PlacementConfig = Field(default_factory=PlacementConfig)
     jobs: JobsConfig = Field(default_factory=JobsConfig)
     inventory: InventoryConfig = Field(default_factory=InventoryConfig)
+    health: HealthConfig = Field(default_factory=HealthConfig)
 
     @field_validator("tenants")
     @classmethod

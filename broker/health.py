@@ -37,15 +37,58 @@ class ProviderHealth:
 
 @dataclass(frozen=True)
 class HealthPolicy:
-    """When to eject a provider and for how long."""
+    """When to eject a provider, for how long, and how many retries it may take."""
 
     max_failures: int = 5
     base_ejection_s: float = 30.0
     max_ejection_s: float = 300.0
+    retry_budget: float = 0.2
 
     def ejection_s(self, ejections: int) -> float:
         """How long the n-th ejection lasts."""
         return min(self.base_ejection_s * ejections, self.max_ejection_s)
+
+
+class RetryBudget:
+    """Retries one provider may take: about ``ratio`` of its calls.
+
+    Every call earns ``ratio`` of a retry; a retry spends a whole one. A
+    small steady allowance (one retry per ``floor_s``) keeps a quiet
+    provider from being starved of retries altogether.
+    """
+
+    def __init__(
+        self,
+        ratio: float,
+        clock: Callable[[], float],
+        burst: float = 3.0,
+        floor_s: float = 10.0,
+    ) -> None:
+        self.ratio = ratio
+        self._clock = clock
+        self._burst = burst
+        self._floor_s = floor_s
+        self._tokens = burst
+        self._last = clock()
+
+    def earn(self) -> None:
+        """Count one call that was not a retry."""
+        self._tokens = min(self._tokens + self.ratio, self._cap())
+
+    def spend(self) -> bool:
+        """Take one retry if the budget has it."""
+        now = self._clock()
+        self._tokens = min(
+            self._tokens + (now - self._last) / self._floor_s, self._cap()
+        )
+        self._last = now
+        if self._tokens >= 1.0:
+            self._tokens -= 1.0
+            return True
+        return False
+
+    def _cap(self) -> float:
+        return max(self._burst, 100 * self.ratio)
 
 
 class HealthBook:
@@ -61,16 +104,27 @@ class HealthBook:
         self._clock = clock
         self._wall_clock = wall_clock
         self._providers: dict[str, ProviderHealth] = {}
+        self._budgets: dict[str, RetryBudget] = {}
         self._probes: dict[str, asyncio.Future[bool]] = {}
+        self.on_eject: Callable[[str], None] = lambda provider: None
 
     def of(self, provider: str) -> ProviderHealth:
         """The health record of a provider (created on first use)."""
         return self._providers.setdefault(provider, ProviderHealth())
 
+    def budget(self, provider: str) -> RetryBudget:
+        """The retry budget of a provider."""
+        budget = self._budgets.get(provider)
+        if budget is None:
+            budget = RetryBudget(self.policy.retry_budget, self._clock)
+            self._budgets[provider] = budget
+        return budget
+
     def observe(
         self, provider: str, operation: str, outcome: str, elapsed_s: float
     ) -> None:
         """Count one call's outcome."""
+        self.budget(provider).earn()
         health = self.of(provider)
         if outcome in SUCCESSES:
             health.consecutive_failures = 0
@@ -91,6 +145,7 @@ class HealthBook:
         duration = self.policy.ejection_s(health.ejections)
         health.ejected_until = self._clock() + duration
         health.consecutive_failures = 0
+        self.on_eject(provider)
         log.warning(
             "provider ejected provider=%s ejections=%d duration_s=%.0f",
             provider,

@@ -56,7 +56,8 @@ async def _clean(
             provider, "cleanup-failed", f"Provider {provider} left the registry."
         )
     try:
-        async for attempt in cleanup_policy(env.config.jobs, deadline):
+        budget = env.providers.health.budget(provider)
+        async for attempt in cleanup_policy(env.config.jobs, deadline, budget):
             with attempt:
                 removed = await _remove_all(
                     target, job.resource_id, orphan["provider_id"]

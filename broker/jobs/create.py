@@ -160,7 +160,8 @@ class CreateJob:
         logs.bind(provider=provider)
         try:
             client = self.env.target(job, provider).client
-            async for attempt in polling(self.env.config.jobs, self.deadline):
+            budget = self.env.providers.health.budget(provider)
+            async for attempt in polling(self.env.config.jobs, self.deadline, budget):
                 with attempt:
                     result = await client.poll(server_for(job.kind), poll["path"])
                 if (
@@ -271,8 +272,8 @@ class CreateJob:
             return False
         settle_at = inflight["started_at"] + config.timeout_s
         if time.time() < settle_at:
-            job.run_after, job.lease_owner, job.lease_until = settle_at, None, None
-            await self.env.store.save(job)
+            job.run_after = settle_at
+            await self.env.store.save(job, release=True)
             job.step = "parked"
             return True
         try:

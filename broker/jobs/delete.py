@@ -42,7 +42,8 @@ async def run(env: JobEnv, job: Job) -> None:
     deadline = deadline_of(job, env.config)
     await env.store.save(job)
     try:
-        async for attempt in retry_policy(env.config.jobs, deadline):
+        budget = env.providers.health.budget(provider)
+        async for attempt in retry_policy(env.config.jobs, deadline, budget):
             with attempt:
                 detail = await _delete(target, resource.provider_id)
     except (RetryError, ProviderError) as exc:

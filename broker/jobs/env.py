@@ -90,9 +90,8 @@ async def fail(
     job.status = "failed"
     job.step = "done"
     job.error = {"title": title, "detail": detail}
-    job.lease_owner, job.lease_until = None, None
     _scrub(job)
-    await env.store.save(job, resource=resource)
+    await env.store.save(job, resource=resource, release=True)
     log.info("job failed operation=%s reason=%s", job.operation, title)
     env.finished(job)
 
@@ -104,9 +103,8 @@ async def succeed(
     job.status = "succeeded"
     job.step = "done"
     job.error = None
-    job.lease_owner, job.lease_until = None, None
     _scrub(job)
-    await env.store.save(job, resource=resource)
+    await env.store.save(job, resource=resource, release=True)
     log.info("job succeeded operation=%s provider=%s", job.operation, job.provider)
     env.finished(job)
 

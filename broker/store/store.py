@@ -213,13 +213,17 @@ class Store:
         return None if row is None or row["at"] is None else float(row["at"])
 
     async def renew(self, job: Job, lease_s: float) -> None:
-        """Extend a job's lease; ConflictError if another worker took it."""
+        """Extend a held lease; ConflictError if another worker took the job."""
         async with self.db.transaction() as tx:
             changed = await tx.execute(
-                "UPDATE jobs SET lease_until = ? WHERE id = ? AND fence = ?",
+                "UPDATE jobs SET lease_until = ?"
+                " WHERE id = ? AND fence = ? AND lease_owner IS NOT NULL",
                 (time.time() + lease_s, job.id, job.fence),
             )
-        if not changed:
+            if changed:
+                return
+            row = await tx.fetchone("SELECT fence FROM jobs WHERE id = ?", (job.id,))
+        if row is not None and row["fence"] != job.fence:
             raise ConflictError(f"Job {job.id} was taken over by another worker.")
 
     async def release_leases(self, owner: str) -> None:
@@ -236,13 +240,20 @@ class Store:
         job: Job,
         resource: dict[str, Any] | None = None,
         attempt: Attempt | None = None,
+        release: bool = False,
     ) -> None:
-        """Write a job's progress, its resource's changes and an attempt, fenced."""
+        """Write a job's progress, its resource's changes and an attempt, fenced.
+
+        The lease is left as the claim and its renewals set it, unless
+        ``release`` gives it back (the job ended or parked itself).
+        """
         job.updated_at = utc_now()
         async with self.db.transaction() as tx:
             changed = await tx.execute(
                 "UPDATE jobs SET status = ?, step = ?, provider = ?, state = ?,"
-                " error = ?, lease_owner = ?, lease_until = ?, run_after = ?,"
+                " error = ?, run_after = ?,"
+                " lease_owner = CASE WHEN ? THEN NULL ELSE lease_owner END,"
+                " lease_until = CASE WHEN ? THEN NULL ELSE lease_until END,"
                 " updated_at = ?"
                 " WHERE id = ? AND fence = ?",
                 (
@@ -251,9 +262,9 @@ class Store:
                     job.provider,
                     json.dumps(job.state),
                     json.dumps(job.error) if job.error else None,
-                    job.lease_owner,
-                    job.lease_until,
                     job.run_after,
+                    release,
+                    release,
                     job.updated_at,
                     job.id,
                     job.fence,
