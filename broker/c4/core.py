@@ -7,6 +7,7 @@ and its outcome and duration are reported to the :class:`CallObserver`.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -57,6 +58,7 @@ class ClientCore:
         self._transport = Transport(provider, session)
         self._dialects = DialectMemory(provider.dialect)
         self._observer = observer
+        self._in_flight = asyncio.Semaphore(provider.max_in_flight)
 
     @property
     def name(self) -> str:
@@ -108,7 +110,8 @@ class ClientCore:
         """Send ``op``, judge its answer with ``parse`` and report the outcome."""
         started = time.monotonic()
         try:
-            answer = await self._exchange(op, variants, timeout_s)
+            async with self._in_flight:
+                answer = await self._exchange(op, variants, timeout_s)
             result = parse(answer)
         except ProviderError as exc:
             self._observe(op.name, exc.outcome, time.monotonic() - started)

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import aiohttp
 import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
 
 from broker.c4 import C4Client, VmRequirements
 from broker.c4.outcome import Refusal
+from broker.config import ProviderConfig
 from broker.errors import ProviderFault, ProviderProtocolError, ProviderRefusal
 from broker.sim import Simulator
 
@@ -207,3 +212,31 @@ async def test_failing_observer_does_not_fail_the_call(
     client = make_client(sim, observer=_Broken())
     assert await client.running("t1") == []
     assert "c4 observer failed" in caplog.text
+
+
+async def test_calls_in_flight_are_capped_per_provider(
+    session: aiohttp.ClientSession, aiohttp_server: Callable[..., Awaitable[TestServer]]
+) -> None:
+    """No more than max_in_flight calls reach a provider at once; the rest wait."""
+    in_flight = 0
+    highest = 0
+
+    async def health(request: web.Request) -> web.Response:
+        nonlocal in_flight, highest
+        in_flight += 1
+        highest = max(highest, in_flight)
+        await asyncio.sleep(0.05)
+        in_flight -= 1
+        return web.json_response({"status": "UP"})
+
+    app = web.Application()
+    app.router.add_get("/api/v1.0/health", health)
+    server = await aiohttp_server(app)
+    provider = ProviderConfig(
+        name="capped", compute=str(server.make_url("/")), max_in_flight=2
+    )
+    client = C4Client(provider, session)
+
+    await asyncio.gather(*(client.health() for _ in range(6)))
+
+    assert highest == 2
