@@ -35,7 +35,10 @@ log = logging.getLogger(__name__)
 MIN_PAUSE_SHARE = 0.1
 """Share of the interval always slept between rounds, however long one took."""
 
-Outcome = Literal["ok", "fault", "failed", "skipped"]
+EJECTED = "Not asked: the provider is ejected for now."
+FAILED_EARLIER = "Not asked: the provider failed earlier in this round."
+
+Outcome = Literal["ok", "fault", "failed", "skipped", "ejected"]
 _T = TypeVar("_T")
 _Freshness = tuple[float | None, float | None]
 
@@ -120,7 +123,10 @@ class Inventory:
         where = Slice(provider, tenant, kind)
         async with self._lock(where):
             self._queued.discard(where)
-            return await self._refresh(where) == "ok"
+            outcome = await self._refresh(where)
+        if outcome == "ejected":
+            await self._failed([where], EJECTED)
+        return outcome == "ok"
 
     def touched(self, provider: str, tenant: str, kind: str) -> None:
         """Refresh a slice soon because a job changed it (targeted refresh)."""
@@ -130,7 +136,7 @@ class Inventory:
         if where in self._queued:
             return
         self._queued.add(where)
-        self._spawn(self._guarded(where), f"inventory-refresh-{provider}")
+        self._spawn(self._targeted(where), f"inventory-refresh-{provider}")
 
     async def registry_changed(self, diff: RegistryDiff) -> None:
         """Follow a reload: refresh new and changed providers, note removed ones."""
@@ -161,10 +167,25 @@ class Inventory:
         if not slices:
             return
         first, rest = slices[0], slices[1:]
-        if await self._guarded(first) == "fault":
-            await self._failed(rest, "Not asked: the provider failed earlier.")
+        outcome = await self._guarded(first)
+        if outcome == "ejected":
+            await self._failed(slices, EJECTED)
             return
-        await _bounded(rest, self._guarded, self._concurrency)
+        if outcome == "fault":
+            await self._failed(rest, FAILED_EARLIER)
+            return
+        unasked: list[Slice] = []
+
+        async def one(where: Slice) -> None:
+            if await self._guarded(where) == "ejected":
+                unasked.append(where)
+
+        await _bounded(rest, one, self._concurrency)
+        await self._failed(unasked, EJECTED)
+
+    async def _targeted(self, where: Slice) -> None:
+        if await self._guarded(where) == "ejected":
+            await self._failed([where], EJECTED)
 
     async def _guarded(self, where: Slice) -> Outcome:
         """Refresh a slice; an unexpected error is logged, not raised."""
@@ -182,15 +203,18 @@ class Inventory:
             return "failed"
 
     async def _refresh(self, where: Slice) -> Outcome:
-        """List one slice and fold it in; the caller holds the slice's lock."""
+        """List one slice and fold it in; the caller holds the slice's lock.
+
+        A provider that is ejected is not called, and nothing is recorded:
+        the caller records it, for many slices at once where it can.
+        """
         target = self._target(where)
         if target is None:
             return "skipped"
         async with self._gate:
             logs.bind(provider=where.provider)
             if not await self.providers.admit(where.provider):
-                await self._failed([where], "The provider is ejected for now.")
-                return "failed"
+                return "ejected"
             listed_at, started = utc_now(), time.monotonic()
             try:
                 observed = await listing(target)
@@ -205,9 +229,7 @@ class Inventory:
     ) -> Reconciled:
         now = self.clock()
         sightings = [_sighting(o) for o in observed]
-        result = await self.store.reconcile(
-            where, sightings, listed_at, utc_now(), now
-        )
+        result = await self.store.reconcile(where, sightings, listed_at, utc_now(), now)
         self._note(where, ok_at=now)
         if result.discovered:
             self._owners.setdefault(where.provider, set()).add(where.tenant)
@@ -276,9 +298,7 @@ class Inventory:
         """
         oldest = self.clock() - 2 * self.interval_s
         tenants = set(self._uuids) if tenant is None else {tenant}
-        stale = {
-            p.name for p in self.providers if self._is_stale(p, tenants, oldest)
-        }
+        stale = {p.name for p in self.providers if self._is_stale(p, tenants, oldest)}
         stale.update(
             name
             for name, owners in self._owners.items()
@@ -300,12 +320,6 @@ class Inventory:
             if failed_at is not None and failed_at > ok_at:
                 return True
         return False
-
-    def provider_state(self, name: str) -> str:
-        """The provider's health state, or ``removed`` once out of the registry."""
-        if self.providers.get(name) is None:
-            return "removed"
-        return self.providers.state(name)
 
 
 def _sighting(observed: Observed) -> Sighting:

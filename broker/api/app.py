@@ -17,13 +17,27 @@ from aiohttp import web
 
 from broker.api import middleware
 from broker.api.auth import KeyRing
-from broker.api.context import CONFIG, KEYS, PLACER, PROVIDERS, RUNNER, STORE
-from broker.api.routes import docs, jobs, placements, resources, system
+from broker.api.context import (
+    CONFIG,
+    INVENTORY,
+    KEYS,
+    PLACER,
+    PROVIDERS,
+    PURGER,
+    RELOAD_ON_SIGHUP,
+    RELOADER,
+    RUNNER,
+    STORE,
+)
+from broker.api.keys import KeyPurger
+from broker.api.routes import docs, inventory, jobs, placements, resources, system
 from broker.config import LoadedConfig
+from broker.inventory import Inventory
 from broker.jobs import JobEnv, JobRunner
 from broker.placement import Placer
 from broker.providers import Providers
-from broker.store import Database, Store
+from broker.reload import RegistryReloader
+from broker.store import Database, InventoryStore, Store
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +56,10 @@ def create_app(config: LoadedConfig) -> web.Application:
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_providers)
     app.cleanup_ctx.append(_jobs)
-    for module in (system, placements, resources, jobs, docs):
+    app.cleanup_ctx.append(_inventory)
+    app.cleanup_ctx.append(_reload)
+    app.cleanup_ctx.append(_key_purge)
+    for module in (system, placements, resources, jobs, inventory, docs):
         app.add_routes(module.routes)
     return app
 
@@ -83,6 +100,35 @@ async def _jobs(app: web.Application) -> AsyncIterator[None]:
     await runner.stop()
 
 
+async def _key_purge(app: web.Application) -> AsyncIterator[None]:
+    purger = KeyPurger(app[STORE])
+    app[PURGER] = purger
+    task = asyncio.create_task(purger.run(), name="idempotency-key-purge")
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+async def _inventory(app: web.Application) -> AsyncIterator[None]:
+    book = Inventory(InventoryStore(app[STORE].db), app[PROVIDERS], app[CONFIG].broker)
+    app[INVENTORY] = book
+    app[RUNNER].env.touched = book.touched
+    await book.start()
+    yield
+    await book.stop()
+
+
+async def _reload(app: web.Application) -> AsyncIterator[None]:
+    reloader = RegistryReloader(
+        app[CONFIG].providers_path, app[PROVIDERS], app[INVENTORY].registry_changed
+    )
+    app[RELOADER] = reloader
+    await reloader.start(sighup=app.get(RELOAD_ON_SIGHUP, False))
+    yield
+    await reloader.stop()
+
+
 async def serve(
     app: web.Application,
     host: str,
@@ -90,6 +136,7 @@ async def serve(
     ready: Callable[[], None] | None = None,
 ) -> None:
     """Serve until cancelled, then stop taking requests and shut down cleanly."""
+    app[RELOAD_ON_SIGHUP] = True
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=10)
     await runner.setup()
     try:

@@ -180,30 +180,30 @@ class InventoryStore:
 
     async def summary(self, tenant: str | None = None) -> Summary:
         """Active resources counted by provider and kind, and summed by currency."""
-        owner, params = ("AND tenant = ?", [tenant]) if tenant else ("", [])
-        counts = await self.db.fetchall(
-            "SELECT provider, kind, COUNT(*) AS n FROM resources"
-            f" WHERE status = 'active' {owner} GROUP BY provider, kind",
+        owner, params = ("AND tenant = ?", [tenant]) if tenant is not None else ("", [])
+        rows = await self.db.fetchall(
+            "SELECT provider, kind, price_currency AS currency, COUNT(*) AS n,"
+            " SUM(price_monthly) AS monthly FROM resources"
+            f" WHERE status = 'active' {owner}"
+            " GROUP BY provider, kind, price_currency",
             params,
         )
-        costs = await self.db.fetchall(
-            "SELECT price_currency AS currency, SUM(price_monthly) AS total"
-            " FROM resources WHERE status = 'active'"
-            f" AND price_currency IS NOT NULL {owner} GROUP BY price_currency",
-            params,
-        )
-        return _summary(counts, costs)
+        return _summary(rows)
 
 
-def _summary(counts: list[Row], costs: list[Row]) -> Summary:
+def _summary(rows: list[Row]) -> Summary:
     by_provider: dict[str, dict[str, int]] = {}
     by_kind: dict[str, int] = {}
-    for row in counts:
-        provider = row["provider"] or "(none)"
-        by_provider.setdefault(provider, {})[row["kind"]] = row["n"]
+    monthly: dict[str, float] = {}
+    for row in rows:
+        kinds = by_provider.setdefault(row["provider"] or "(none)", {})
+        kinds[row["kind"]] = kinds.get(row["kind"], 0) + row["n"]
         by_kind[row["kind"]] = by_kind.get(row["kind"], 0) + row["n"]
-    monthly = {row["currency"]: round(float(row["total"] or 0.0), 6) for row in costs}
-    return Summary(by_provider, by_kind, monthly)
+        if row["currency"] is not None:
+            total = monthly.get(row["currency"], 0.0) + float(row["monthly"] or 0.0)
+            monthly[row["currency"]] = total
+    costs = {currency: round(total, 6) for currency, total in monthly.items()}
+    return Summary(by_provider, by_kind, costs)
 
 
 async def _claimed(

@@ -6,7 +6,6 @@ import asyncio
 import logging
 
 import pytest
-
 from tests.api.test_jobs import settle_long
 from tests.conftest import ACME_UUID, BrokerFactory, SimFactory
 
