@@ -32,6 +32,8 @@ from broker.store.inventory import InventoryStore, Reconciled, Sighting, Slice
 
 log = logging.getLogger(__name__)
 
+TARGETED_DELAY_S = 0.25
+
 MIN_PAUSE_SHARE = 0.1
 """Share of the interval always slept between rounds, however long one took."""
 
@@ -184,6 +186,8 @@ class Inventory:
         await self._failed(unasked, EJECTED)
 
     async def _targeted(self, where: Slice) -> None:
+        # A short pause lets the jobs that finish together share one listing.
+        await asyncio.sleep(TARGETED_DELAY_S)
         if await self._guarded(where) == "ejected":
             await self._failed([where], EJECTED)
 
