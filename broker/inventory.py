@@ -292,6 +292,14 @@ class Inventory:
             old_failed if failed_at is None else failed_at,
         )
 
+    def refreshed_at(self, provider: str) -> float | None:
+        """When the provider's least recently refreshed slice last succeeded."""
+        slices = self._freshness.get(provider, {})
+        times = [ok_at for ok_at, _ in slices.values()]
+        if not times or any(t is None for t in times):
+            return None
+        return min(t for t in times if t is not None)
+
     def stale_providers(self, tenant: str | None = None) -> list[str]:
         """Providers whose view is not current, for one tenant or for everyone.
 

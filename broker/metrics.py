@@ -157,22 +157,9 @@ class Metrics:
         for candidate in PROVIDER_STATES:
             self.provider_state.labels(provider, candidate).set(int(candidate == state))
 
-    def forget_provider(self, provider: str) -> None:
-        """Drop the series of a provider that left the registry."""
-        for candidate in PROVIDER_STATES:
-            _remove(self.provider_state, provider, candidate)
-        _remove(self.inventory_refresh_age, provider)
-
     def exposition(self) -> bytes:
         """The text exposition format of every collector."""
         return generate_latest(self.registry)
-
-
-def _remove(gauge: Gauge, *labels: str) -> None:
-    try:
-        gauge.remove(*labels)
-    except KeyError:
-        return
 
 
 def status_class(status: int) -> str:

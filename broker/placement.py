@@ -18,6 +18,7 @@ from typing import Any, Literal
 from broker.c4.outcome import Offer, Price, Quote, Refusal
 from broker.config import PlacementConfig, ProviderConfig
 from broker.errors import ProviderError, ProviderFault
+from broker.metrics import Metrics
 from broker.providers import Providers
 from broker.specs import (
     CreateBody,
@@ -104,9 +105,15 @@ class Request:
 class Placer:
     """Runs placements against the providers in force."""
 
-    def __init__(self, providers: Providers, config: PlacementConfig) -> None:
+    def __init__(
+        self,
+        providers: Providers,
+        config: PlacementConfig,
+        metrics: Metrics | None = None,
+    ) -> None:
         self.providers = providers
         self.config = config
+        self.metrics = metrics or Metrics()
 
     async def place(
         self, request: Request, skip: frozenset[str] = frozenset()
@@ -132,7 +139,11 @@ class Placer:
             )
 
         result.candidates = _rank(result.candidates)
-        result.elapsed_ms = (time.monotonic() - started) * 1000
+        elapsed = time.monotonic() - started
+        result.elapsed_ms = elapsed * 1000
+        outcome = "placed" if result.candidates else "no-candidate"
+        self.metrics.placements.labels(request.kind, outcome).inc()
+        self.metrics.placement_duration.labels(request.kind).observe(elapsed)
         log.info(
             "placement kind=%s candidates=%d rejected=%d elapsed_ms=%.0f",
             request.kind,

@@ -7,7 +7,7 @@ did not change are kept, with what they learnt of their provider's dialect.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 import aiohttp
@@ -16,6 +16,19 @@ from broker.c4.client import C4Client
 from broker.c4.observer import CallObserver
 from broker.config import ProviderConfig, Registry
 from broker.health import HealthBook, State
+
+
+class _Fanout:
+    """Hands every call's outcome to several observers."""
+
+    def __init__(self, observers: Sequence[CallObserver]) -> None:
+        self._observers = observers
+
+    def observe(
+        self, provider: str, operation: str, outcome: str, elapsed_s: float
+    ) -> None:
+        for observer in self._observers:
+            observer.observe(provider, operation, outcome, elapsed_s)
 
 
 @dataclass(frozen=True)
@@ -35,11 +48,11 @@ class Providers:
         registry: Registry,
         session: aiohttp.ClientSession,
         health: HealthBook | None = None,
-        observer: CallObserver | None = None,
+        observers: Sequence[CallObserver] = (),
     ) -> None:
         self.session = session
         self.health = health or HealthBook()
-        self._observer = observer or self.health
+        self._observer = _Fanout([self.health, *observers])
         self.registry = Registry()
         self._clients: dict[str, C4Client] = {}
         self.replace(registry)

@@ -21,6 +21,7 @@ from broker.api.context import (
     CONFIG,
     INVENTORY,
     KEYS,
+    METRICS,
     PLACER,
     PROVIDERS,
     PURGER,
@@ -30,10 +31,20 @@ from broker.api.context import (
     STORE,
 )
 from broker.api.keys import KeyPurger
-from broker.api.routes import docs, inventory, jobs, placements, resources, system
+from broker.api.routes import (
+    docs,
+    inventory,
+    jobs,
+    metrics,
+    placements,
+    resources,
+    system,
+)
 from broker.config import LoadedConfig
+from broker.health import HealthBook, HealthPolicy
 from broker.inventory import Inventory
 from broker.jobs import JobEnv, JobRunner
+from broker.metrics import Metrics
 from broker.placement import Placer
 from broker.providers import Providers
 from broker.reload import RegistryReloader
@@ -48,18 +59,19 @@ SESSION = web.AppKey("session", aiohttp.ClientSession)
 def create_app(config: LoadedConfig) -> web.Application:
     """The broker's application for one loaded configuration."""
     app = web.Application(
-        middlewares=[middleware.errors, middleware.authentication],
+        middlewares=[middleware.measure, middleware.errors, middleware.authentication],
         client_max_size=MAX_BODY_BYTES,
     )
     app[CONFIG] = config
     app[KEYS] = KeyRing(config.broker.tenants)
+    app[METRICS] = Metrics()
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_providers)
     app.cleanup_ctx.append(_jobs)
     app.cleanup_ctx.append(_inventory)
     app.cleanup_ctx.append(_reload)
     app.cleanup_ctx.append(_key_purge)
-    for module in (system, placements, resources, jobs, inventory, docs):
+    for module in (system, placements, resources, jobs, inventory, docs, metrics):
         app.add_routes(module.routes)
     return app
 
@@ -79,9 +91,12 @@ async def _providers(app: web.Application) -> AsyncIterator[None]:
         auto_decompress=True,
     )
     app[SESSION] = session
-    providers = Providers(config.registry, session)
+    collectors = app[METRICS]
+    health = HealthBook(HealthPolicy(**config.broker.health.model_dump()))
+    health.on_eject = lambda name: collectors.provider_ejections.labels(name).inc()
+    providers = Providers(config.registry, session, health, observers=[collectors])
     app[PROVIDERS] = providers
-    app[PLACER] = Placer(providers, config.broker.placement)
+    app[PLACER] = Placer(providers, config.broker.placement, collectors)
     yield
     await session.close()
 
@@ -92,6 +107,7 @@ async def _jobs(app: web.Application) -> AsyncIterator[None]:
         providers=app[PROVIDERS],
         placer=app[PLACER],
         config=app[CONFIG].broker,
+        metrics=app[METRICS],
     )
     runner = JobRunner(env)
     app[RUNNER] = runner

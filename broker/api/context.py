@@ -14,6 +14,7 @@ from broker.api.problems import Problem, validation_problem
 from broker.config import LoadedConfig
 from broker.inventory import Inventory
 from broker.jobs import JobRunner
+from broker.metrics import Metrics
 from broker.placement import Placer
 from broker.providers import Providers
 from broker.reload import RegistryReloader
@@ -31,6 +32,7 @@ INVENTORY = web.AppKey("inventory", Inventory)
 RELOADER = web.AppKey("reloader", RegistryReloader)
 RELOAD_ON_SIGHUP = web.AppKey("reload_on_sighup", bool)
 PURGER = web.AppKey("purger", KeyPurger)
+METRICS = web.AppKey("metrics", Metrics)
 
 TENANT = web.RequestKey("tenant", Tenant)
 REQUEST_ID = web.RequestKey("request_id", str)

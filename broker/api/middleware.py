@@ -5,14 +5,16 @@ from __future__ import annotations
 import logging
 import re
 import secrets
+import time
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
 from broker import logs
 from broker.api.auth import authenticate
-from broker.api.context import KEYS, REQUEST_ID, TENANT
+from broker.api.context import KEYS, METRICS, REQUEST_ID, TENANT
 from broker.api.problems import Problem, from_http_exception
+from broker.metrics import status_class
 
 log = logging.getLogger(__name__)
 
@@ -21,6 +23,23 @@ _SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 PUBLIC_PATHS = frozenset(
     {"/healthz", "/readyz", "/metrics", "/v1/openapi.json", "/docs"}
 )
+
+
+@web.middleware
+async def measure(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Count every answer and time it, by route template (never by raw path)."""
+    started = time.perf_counter()
+    response = await handler(request)
+    resource = request.match_info.route.resource
+    route = resource.canonical if resource is not None else "unmatched"
+    collectors = request.app[METRICS]
+    collectors.http_requests.labels(
+        route, request.method, status_class(response.status)
+    ).inc()
+    collectors.http_duration.labels(route, request.method).observe(
+        time.perf_counter() - started
+    )
+    return response
 
 
 @web.middleware

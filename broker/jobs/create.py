@@ -15,7 +15,8 @@ from typing import Any
 from tenacity import RetryError
 
 from broker import logs
-from broker.c4.outcome import Accepted, Created, Ready
+from broker.c4.client import C4Client
+from broker.c4.outcome import Accepted, Created, PollResult, Ready
 from broker.config import server_for
 from broker.errors import (
     ProviderError,
@@ -163,7 +164,7 @@ class CreateJob:
             budget = self.env.providers.health.budget(provider)
             async for attempt in polling(self.env.config.jobs, self.deadline, budget):
                 with attempt:
-                    result = await client.poll(server_for(job.kind), poll["path"])
+                    result = await self._poll_once(client, poll["path"], provider)
                 if (
                     attempt.retry_state.outcome
                     and not attempt.retry_state.outcome.failed
@@ -180,6 +181,20 @@ class CreateJob:
             await self._done(provider, result.body, poll["price"], "poll")
         else:
             await self._poll_gave_up(provider)
+
+    async def _poll_once(
+        self, client: C4Client, path: str, provider: str
+    ) -> PollResult:
+        polls = self.env.metrics.polls
+        try:
+            result = await client.poll(server_for(self.job.kind), path)
+        except ProviderError as exc:
+            polls.labels(provider, exc.outcome).inc()
+            raise
+        polls.labels(
+            provider, "ready" if isinstance(result, Ready) else "pending"
+        ).inc()
+        return result
 
     async def _poll_gave_up(self, provider: str) -> None:
         job = self.job
@@ -220,6 +235,7 @@ class CreateJob:
         )
         job.state.pop("inflight", None)
         job.state["tried"].append(provider)
+        self.env.metrics.failovers.labels(provider).inc()
         if maybe_exists:
             self._mark_orphan(provider, None)
         await self.env.store.save(job, attempt=attempt_for(provider, error))

@@ -11,6 +11,7 @@ from typing import Any
 from broker.config import BrokerConfig
 from broker.errors import ProviderError
 from broker.jobs.kinds import Observed, Target
+from broker.metrics import Metrics
 from broker.placement import Placer
 from broker.providers import Providers
 from broker.store import Attempt, Job, Store, utc_now
@@ -34,6 +35,7 @@ class JobEnv:
     config: BrokerConfig
     touched: Touched = field(default=_ignore)
     finished: Callable[[Job], None] = field(default=lambda job: None)
+    metrics: Metrics = field(default_factory=Metrics)
 
     def client_uuid(self, tenant: str) -> str:
         """The client_uuid a tenant is known by at providers."""
@@ -92,6 +94,7 @@ async def fail(
     job.error = {"title": title, "detail": detail}
     _scrub(job)
     await env.store.save(job, resource=resource, release=True)
+    _count(env, job)
     log.info("job failed operation=%s reason=%s", job.operation, title)
     env.finished(job)
 
@@ -105,8 +108,17 @@ async def succeed(
     job.error = None
     _scrub(job)
     await env.store.save(job, resource=resource, release=True)
+    _count(env, job)
     log.info("job succeeded operation=%s provider=%s", job.operation, job.provider)
     env.finished(job)
+
+
+def _count(env: JobEnv, job: Job) -> None:
+    env.metrics.jobs.labels(job.operation, job.kind, job.status).inc()
+    started = job.state.get("started_at")
+    if isinstance(started, int | float):
+        elapsed = max(0.0, time.time() - started)
+        env.metrics.job_duration.labels(job.operation, job.kind).observe(elapsed)
 
 
 def _scrub(job: Job) -> None:

@@ -100,10 +100,12 @@ class JobRunner:
                 continue
             task = asyncio.create_task(self._run(job), name=f"job-{job.id}")
             self._running[job.id] = (job, task)
+            self.env.metrics.jobs_running.set(len(self._running))
             task.add_done_callback(functools.partial(self._done, job.id))
 
     def _done(self, job_id: str, _task: asyncio.Task[None]) -> None:
         self._running.pop(job_id, None)
+        self.env.metrics.jobs_running.set(len(self._running))
         self._slots.release()
 
     async def _idle(self) -> None:

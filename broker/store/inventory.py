@@ -190,6 +190,19 @@ class InventoryStore:
         )
         return _summary(rows)
 
+    async def census(self) -> tuple[list[Row], list[Row]]:
+        """Counts by provider, kind and status; monthly cost by provider, currency."""
+        counts = await self.db.fetchall(
+            "SELECT provider, kind, status, COUNT(*) AS n FROM resources"
+            " GROUP BY provider, kind, status"
+        )
+        costs = await self.db.fetchall(
+            "SELECT provider, price_currency AS currency, SUM(price_monthly) AS monthly"
+            " FROM resources WHERE status = 'active' AND price_currency IS NOT NULL"
+            " GROUP BY provider, price_currency"
+        )
+        return counts, costs
+
 
 def _summary(rows: list[Row]) -> Summary:
     by_provider: dict[str, dict[str, int]] = {}
