@@ -181,8 +181,13 @@ class Placer:
         if request.kind not in ("vm", "volume"):
             return [(e, Offer(e[0].name, None)) for e in eligible]
         deadline = self.config.fanout_timeout_s
+        # The calls time out a little before the deadline, so that a silent
+        # provider is counted as a fault against its health.
+        call_timeout = deadline * 0.95
         tasks = {
-            asyncio.ensure_future(self._quote(request, provider, region, deadline)): (
+            asyncio.ensure_future(
+                self._quote(request, provider, region, call_timeout)
+            ): (
                 provider,
                 region,
             )

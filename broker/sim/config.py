@@ -62,6 +62,7 @@ class Faults:
     hang: bool = False
     malformed: bool = False
     fail_next: dict[str, int] = field(default_factory=dict)
+    fail_always: dict[str, int] = field(default_factory=dict)
     create_then_fail: set[str] = field(default_factory=set)
     refuse_all: bool = False
     delay: dict[str, float] = field(default_factory=dict)

@@ -34,6 +34,8 @@ def _before_handler(ctx: SimContext, operation: str | None) -> web.Response | No
     if operation is not None and operation in faults.fail_next:
         status = faults.fail_next.pop(operation)
         return injected_error(status, operation)
+    if operation is not None and operation in faults.fail_always:
+        return injected_error(faults.fail_always[operation], operation)
     return None
 
 
