@@ -38,13 +38,14 @@ class ContextAndRedaction(logging.Filter):
 
     def __init__(self) -> None:
         super().__init__()
+        self._groups: dict[str, set[str]] = {}
         self._secrets: list[str] = []
 
-    def set_secrets(self, secrets: Iterable[str]) -> None:
-        """Replace the list of strings that must never be logged."""
-        self._secrets = sorted(
-            {s for s in secrets if len(s) >= 4}, key=len, reverse=True
-        )
+    def set_secrets(self, group: str, secrets: Iterable[str]) -> None:
+        """Replace one group of strings that must never be logged."""
+        self._groups[group] = {s for s in secrets if len(s) >= 4}
+        every: set[str] = set().union(*self._groups.values())
+        self._secrets = sorted(every, key=len, reverse=True)
 
     def filter(self, record: logging.LogRecord) -> bool:
         for name in CONTEXT_FIELDS:

@@ -13,6 +13,7 @@ from prometheus_client import (
     Counter,
     Gauge,
     Histogram,
+    disable_created_metrics,
     generate_latest,
 )
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
@@ -23,6 +24,9 @@ LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 JOB_BUCKETS = (0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 900, 1800)
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 PROVIDER_STATES = ("healthy", "degraded", "ejected", "disabled")
+
+# The *_created series would double the series count for little use.
+disable_created_metrics()
 
 
 class Metrics:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import aiohttp
 
+from broker import logs
 from broker.c4.client import C4Client
 from broker.c4.observer import CallObserver
 from broker.config import ProviderConfig, Registry
@@ -73,6 +74,10 @@ class Providers:
             for name, config in new.items()
         }
         self.registry = registry
+        logs.REDACTION.set_secrets(
+            "provider headers",
+            (v for p in registry.providers for v in p.headers.values()),
+        )
         return diff
 
     def __iter__(self) -> Iterator[ProviderConfig]:

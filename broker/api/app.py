@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Callable
 import aiohttp
 from aiohttp import web
 
+from broker import logs
 from broker.api import middleware
 from broker.api.auth import KeyRing
 from broker.api.context import (
@@ -64,6 +65,9 @@ def create_app(config: LoadedConfig) -> web.Application:
     )
     app[CONFIG] = config
     app[KEYS] = KeyRing(config.broker.tenants)
+    logs.REDACTION.set_secrets(
+        "api keys", (k for t in config.broker.tenants for k in t.api_keys)
+    )
     app[METRICS] = Metrics()
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_providers)

@@ -36,8 +36,12 @@ pytestmark = pytest.mark.timeout(60)
 class BrokerProcess:
     """One ``c4broker serve`` subprocess on a fixed configuration."""
 
-    def __init__(self, config: Path, port: int) -> None:
+    def __init__(
+        self, config: Path, port: int, extra_args: list[str] | None = None
+    ) -> None:
         self.config = config
+        self.extra_args = extra_args or []
+        self.auth = dict(AUTH)
         self.url = f"http://127.0.0.1:{port}"
         self.process: asyncio.subprocess.Process | None = None
         self.log: list[str] = []
@@ -90,10 +94,17 @@ class BrokerProcess:
 
     async def call(self, method: str, path: str, **kwargs: Any) -> tuple[int, Any]:
         async with (
-            aiohttp.ClientSession(headers=AUTH) as session,
+            aiohttp.ClientSession(headers=self.auth) as session,
             session.request(method, self.url + path, **kwargs) as resp,
         ):
             return resp.status, await resp.json(content_type=None)
+
+    async def text(self, path: str) -> str:
+        async with (
+            aiohttp.ClientSession() as session,
+            session.get(self.url + path) as resp,
+        ):
+            return await resp.text()
 
     async def settle(self, job_href: str, within_s: float = 30) -> dict[str, Any]:
         """The job once it has ended (the broker's wait is per process)."""
