@@ -25,6 +25,7 @@ from broker import logs
 from broker.config import BrokerConfig, ProviderConfig
 from broker.errors import ProviderError, ProviderFault
 from broker.jobs.kinds import Observed, Target, listing
+from broker.metrics import Metrics
 from broker.providers import Providers, RegistryDiff
 from broker.specs import resource_id_in
 from broker.store import utc_now
@@ -54,8 +55,10 @@ class Inventory:
         providers: Providers,
         config: BrokerConfig,
         clock: Callable[[], float] = time.time,
+        metrics: Metrics | None = None,
     ) -> None:
         self.store = store
+        self.metrics = metrics or Metrics()
         self.providers = providers
         self.clock = clock
         self.interval_s = config.inventory.refresh_interval_s
@@ -196,7 +199,7 @@ class Inventory:
         try:
             async with self._lock(where):
                 self._queued.discard(where)
-                return await self._refresh(where)
+                outcome = await self._refresh(where)
         except Exception:
             log.exception(
                 "inventory refresh crashed provider=%s tenant=%s kind=%s",
@@ -204,7 +207,9 @@ class Inventory:
                 where.tenant,
                 where.kind,
             )
-            return "failed"
+            outcome = "failed"
+        self.metrics.inventory_refreshes.labels(where.provider, outcome).inc()
+        return outcome
 
     async def _refresh(self, where: Slice) -> Outcome:
         """List one slice and fold it in; the caller holds the slice's lock.

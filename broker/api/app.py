@@ -131,7 +131,12 @@ async def _key_purge(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _inventory(app: web.Application) -> AsyncIterator[None]:
-    book = Inventory(InventoryStore(app[STORE].db), app[PROVIDERS], app[CONFIG].broker)
+    book = Inventory(
+        InventoryStore(app[STORE].db),
+        app[PROVIDERS],
+        app[CONFIG].broker,
+        metrics=app[METRICS],
+    )
     app[INVENTORY] = book
     app[RUNNER].env.touched = book.touched
     await book.start()
