@@ -174,6 +174,9 @@ class TenantConfig(_Strict):
     role: Literal["tenant", "admin"] = "tenant"
     api_keys: list[ApiKey] = Field(min_length=1)
     requests_per_minute: int = Field(default=600, gt=0)
+    max_jobs_in_flight: int = Field(
+        default=1000, ge=1, description="Creates of this tenant not yet ended, at most."
+    )
 
     def key_digests(self) -> list[bytes]:
         """SHA-256 digests of every key, plain keys hashed here."""
@@ -201,6 +204,9 @@ class PlacementConfig(_Strict):
     currency: str = Field(default="EUR", pattern=r"^[A-Z]{3}$")
     fanout_timeout_s: float = Field(default=3.0, gt=0, le=60)
     max_attempts: int = Field(default=3, ge=1, le=10)
+    max_fanout: int = Field(
+        default=256, ge=1, description="Providers one placement may ask, at most."
+    )
 
 
 class JobsConfig(_Strict):

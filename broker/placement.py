@@ -153,6 +153,14 @@ class Placer:
         )
         return result
 
+    def width(self, request: Request) -> int:
+        """How many providers the request would ask, before health is considered."""
+        wanted = request.body.placement
+        return sum(
+            _static_filter(p, request.kind, wanted, frozenset())[0] is None
+            for p in self.providers
+        )
+
     async def _filter(
         self, request: Request, skip: frozenset[str], rejected: list[Rejection]
     ) -> list[tuple[ProviderConfig, str | None]]:

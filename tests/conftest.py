@@ -87,20 +87,34 @@ def broker_config(
         "database": "broker.sqlite3",
         "providers_file": "providers.yaml",
         "tenants": [
-            {"name": "acme", "client_uuid": ACME_UUID, "api_keys": [TENANT_KEY]},
-            {"name": "globex", "client_uuid": GLOBEX_UUID, "api_keys": [OTHER_KEY]},
+            {
+                "name": "acme",
+                "client_uuid": ACME_UUID,
+                "api_keys": [TENANT_KEY],
+                "requests_per_minute": 100_000,
+            },
+            {
+                "name": "globex",
+                "client_uuid": GLOBEX_UUID,
+                "api_keys": [OTHER_KEY],
+                "requests_per_minute": 100_000,
+            },
             {
                 "name": "ops",
                 "client_uuid": "00000000000000000000000000000001",
                 "role": "admin",
                 "api_keys": [ADMIN_KEY],
+                "requests_per_minute": 100_000,
             },
         ],
         "placement": {"fanout_timeout_s": 1.0},
         "jobs": {"poll_initial_s": 0.05, "poll_max_s": 0.2, "max_duration_s": 10},
     }
     for section, values in sections.items():
-        config[section] = {**config.get(section, {}), **values}
+        if isinstance(values, dict):
+            config[section] = {**config.get(section, {}), **values}
+        else:
+            config[section] = values
     (folder / "providers.yaml").write_text(yaml.safe_dump({"providers": providers}))
     path = folder / "broker.yaml"
     path.write_text(yaml.safe_dump(config))

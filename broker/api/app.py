@@ -22,6 +22,7 @@ from broker.api.context import (
     CONFIG,
     INVENTORY,
     KEYS,
+    LIMITER,
     METRICS,
     PLACER,
     PROVIDERS,
@@ -32,6 +33,7 @@ from broker.api.context import (
     STORE,
 )
 from broker.api.keys import KeyPurger
+from broker.api.ratelimit import RateLimiter
 from broker.api.routes import (
     docs,
     inventory,
@@ -69,6 +71,7 @@ def create_app(config: LoadedConfig) -> web.Application:
         "api keys", (k for t in config.broker.tenants for k in t.api_keys)
     )
     app[METRICS] = Metrics()
+    app[LIMITER] = RateLimiter()
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_providers)
     app.cleanup_ctx.append(_jobs)

@@ -20,6 +20,7 @@ class Tenant:
     client_uuid: str
     role: str
     requests_per_minute: int
+    max_jobs_in_flight: int
 
     @property
     def is_admin(self) -> bool:
@@ -32,7 +33,16 @@ class KeyRing:
 
     def __init__(self, tenants: list[TenantConfig]) -> None:
         self._entries = [
-            (digest, Tenant(t.name, t.client_uuid, t.role, t.requests_per_minute))
+            (
+                digest,
+                Tenant(
+                    t.name,
+                    t.client_uuid,
+                    t.role,
+                    t.requests_per_minute,
+                    t.max_jobs_in_flight,
+                ),
+            )
             for t in tenants
             for digest in t.key_digests()
         ]

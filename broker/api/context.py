@@ -11,6 +11,7 @@ from pydantic import BaseModel, ValidationError
 from broker.api.auth import KeyRing, Tenant
 from broker.api.keys import KeyPurger
 from broker.api.problems import Problem, validation_problem
+from broker.api.ratelimit import RateLimiter
 from broker.config import LoadedConfig
 from broker.inventory import Inventory
 from broker.jobs import JobRunner
@@ -33,6 +34,7 @@ RELOADER = web.AppKey("reloader", RegistryReloader)
 RELOAD_ON_SIGHUP = web.AppKey("reload_on_sighup", bool)
 PURGER = web.AppKey("purger", KeyPurger)
 METRICS = web.AppKey("metrics", Metrics)
+LIMITER = web.AppKey("limiter", RateLimiter)
 
 TENANT = web.RequestKey("tenant", Tenant)
 REQUEST_ID = web.RequestKey("request_id", str)

@@ -12,8 +12,9 @@ from aiohttp import web
 
 from broker import logs
 from broker.api.auth import authenticate
-from broker.api.context import KEYS, METRICS, REQUEST_ID, TENANT
+from broker.api.context import KEYS, LIMITER, METRICS, REQUEST_ID, TENANT
 from broker.api.problems import Problem, from_http_exception
+from broker.api.ratelimit import retry_after
 from broker.metrics import status_class
 
 log = logging.getLogger(__name__)
@@ -68,9 +69,17 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
 
 @web.middleware
 async def authentication(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Require a valid API key on every /v1 route but the OpenAPI document."""
+    """Require a valid API key on /v1 routes, and keep each tenant to its rate."""
     if request.path.startswith("/v1/") and request.path not in PUBLIC_PATHS:
         tenant = authenticate(request.app[KEYS], request)
         request[TENANT] = tenant
         logs.bind(tenant=tenant.name)
+        wait = request.app[LIMITER].take(tenant.name, tenant.requests_per_minute)
+        if wait is not None:
+            raise Problem(
+                429,
+                f"Over the limit of {tenant.requests_per_minute} requests per minute.",
+                code="rate-limited",
+                headers={"Retry-After": retry_after(wait)},
+            )
     return await handler(request)

@@ -276,7 +276,20 @@ PROBLEM_TYPES: dict[str, tuple[int | None, str]] = {
     ),
     "invalid-registry": (422, "The provider registry file is refused; see errors."),
     "unprocessable-content": (422, "The request is well-formed but not acceptable."),
-    "too-many-requests": (429, "The tenant is over its rate; wait Retry-After."),
+    "too-many-requests": (429, "Too many requests; wait Retry-After."),
+    "rate-limited": (
+        429,
+        "The tenant is over its requests per minute; wait Retry-After.",
+    ),
+    "too-many-jobs": (
+        429,
+        "The tenant has too many creates still running; retry once some have ended.",
+    ),
+    "fan-out-too-wide": (
+        422,
+        "The request would ask more providers than the broker's fan-out limit; "
+        "narrow it with placement.providers, regions or exclude.",
+    ),
     "internal": (500, "The broker failed; the error is logged with the request id."),
     "internal-server-error": (500, "The broker failed in an unexpected way."),
     "service-unavailable": (503, "The broker cannot serve the request right now."),

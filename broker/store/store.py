@@ -182,6 +182,15 @@ class Store:
             job.attempts = await self._attempts(job.id)
         return Page(items, items[-1].id if len(rows) > limit else None)
 
+    async def unfinished_creates(self, tenant: str) -> int:
+        """How many of the tenant's create jobs have not ended."""
+        row = await self.db.fetchone(
+            "SELECT COUNT(*) AS n FROM jobs WHERE tenant = ? AND operation = 'create'"
+            " AND status IN ('queued', 'running')",
+            (tenant,),
+        )
+        return int(row["n"]) if row else 0
+
     async def claim(
         self, owner: str, lease_s: float, now: float | None = None
     ) -> Job | None:

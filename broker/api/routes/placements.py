@@ -8,6 +8,7 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict
 
 from broker.api.context import PLACER, json_response, parse_body, tenant_of, validate
+from broker.api.limits import check_fan_out
 from broker.config import Kind
 from broker.placement import Request
 from broker.specs import body_model
@@ -30,7 +31,7 @@ async def place(request: web.Request) -> web.Response:
     query = await parse_body(request, PlacementQuery)
     body = validate(body_model(query.kind), query.spec, prefix="spec")
     tenant = tenant_of(request)
-    result = await request.app[PLACER].place(
-        Request(query.kind, body, tenant.client_uuid)
-    )
+    question = Request(query.kind, body, tenant.client_uuid)
+    check_fan_out(request.app, question)
+    result = await request.app[PLACER].place(question)
     return json_response(result.as_dict())

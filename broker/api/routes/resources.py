@@ -17,6 +17,7 @@ from broker.api.context import (
     tenant_of,
     validate,
 )
+from broker.api.limits import check_fan_out, check_jobs_in_flight
 from broker.api.problems import Problem, not_found
 from broker.api.views import (
     collection_of,
@@ -27,6 +28,7 @@ from broker.api.views import (
     resource_json,
 )
 from broker.config import SERVICE_KINDS
+from broker.placement import Request
 from broker.specs import VmCreate, body_model, public_spec
 from broker.store import Job, KeyedAnswer, Resource, ResourceFilter, new_id
 
@@ -62,12 +64,19 @@ async def create_resource(request: web.Request) -> web.Response:
     body = validate(body_model(kind), data)
     if isinstance(body, VmCreate):
         await _check_volumes(request, body)
+    check_fan_out(request.app, Request(kind, body, tenant.client_uuid))
 
     key = request.headers.get("Idempotency-Key")
     if key is not None:
         replay = await _reserve_key(request, key, data)
         if replay is not None:
             return replay
+    try:
+        await check_jobs_in_flight(request.app, tenant)
+    except Problem:
+        if key is not None:
+            await request.app[STORE].release_key(tenant.name, key)
+        raise
 
     resource, job = _new_records(tenant.name, kind, body.name, data, public_spec(body))
     status, headers = 202, {"Location": f"/v1/jobs/{job.id}"}
