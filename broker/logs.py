@@ -121,3 +121,6 @@ def setup(level: str = "INFO", fmt: str = "plain") -> None:
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    # aiosqlite's debug lines carry statement parameters, which may hold a
+    # job's VM password until the job ends: never let them through.
+    logging.getLogger("aiosqlite").setLevel(logging.WARNING)

@@ -37,8 +37,14 @@ async def measure(request: web.Request, handler: Handler) -> web.StreamResponse:
     collectors.http_requests.labels(
         route, request.method, status_class(response.status)
     ).inc()
-    collectors.http_duration.labels(route, request.method).observe(
-        time.perf_counter() - started
+    elapsed = time.perf_counter() - started
+    collectors.http_duration.labels(route, request.method).observe(elapsed)
+    log.info(
+        "request method=%s route=%s status=%d elapsed_ms=%.1f",
+        request.method,
+        route,
+        response.status,
+        elapsed * 1000,
     )
     return response
 

@@ -32,7 +32,9 @@ async def test_canaries_never_appear_in_logs_metrics_or_answers(
     ]
     path = broker_config(tmp_path, entries, listen={"host": "127.0.0.1", "port": port})
     path.write_text(path.read_text().replace("acme-key-0123456789", CANARY_KEY))
-    broker = BrokerProcess(path, port, extra_args=["--log-level", "DEBUG"])
+    broker = BrokerProcess(
+        path, port, extra_args=["--log-level", "DEBUG", "--log-format", "json"]
+    )
     broker.auth = {"Authorization": f"Bearer {CANARY_KEY}"}
     await broker.start()
     answers = []
@@ -55,6 +57,14 @@ async def test_canaries_never_appear_in_logs_metrics_or_answers(
         await broker.stop()
 
     assert any(h.endswith("/register") for _, h in bad.calls)
+    not_json = [line for line in broker.log if not line.startswith("{")]
+    assert not_json == []
+    lines = [json.loads(line) for line in broker.log]
+    assert any(
+        {"request_id", "tenant"} <= line.keys() and line["tenant"] == "acme"
+        for line in lines
+    )
+    assert any({"job_id", "provider", "tenant"} <= line.keys() for line in lines)
     everything = "\n".join([*answers, *broker.log])
     assert "register" in "".join(broker.log)
     for canary in (CANARY_HEADER, CANARY_KEY, CANARY_PASSWORD):

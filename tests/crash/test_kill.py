@@ -53,6 +53,7 @@ class BrokerProcess:
             sys.executable,
             "-m",
             "broker",
+            *self.extra_args,
             "serve",
             "--config",
             str(self.config),
