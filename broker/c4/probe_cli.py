@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from typing import TextIO
 
 import aiohttp
 from pydantic import ValidationError
@@ -63,8 +64,12 @@ def parse_headers(values: list[str]) -> dict[str, str]:
     return headers
 
 
-async def run(args: argparse.Namespace) -> int:
-    """Probe the provider the arguments name and print the report."""
+async def run(
+    args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None
+) -> int:
+    """Probe the provider the arguments name and write the report to ``out``."""
+    out = out or sys.stdout
+    err = err or sys.stderr
     try:
         provider = probe_config(
             compute=args.compute,
@@ -74,15 +79,16 @@ async def run(args: argparse.Namespace) -> int:
             timeout_s=args.timeout,
         )
     except (ValidationError, ValueError) as exc:
-        print(f"c4broker probe: {_first_problem(exc)}", file=sys.stderr)
+        err.write(f"c4broker probe: {_first_problem(exc)}\n")
         return EXIT_USAGE
 
     async with aiohttp.ClientSession() as session:
         report = await probe_provider(provider, session, read_only=args.read_only)
     if args.json:
-        print(json.dumps(report.as_dict(), indent=2))
+        out.write(json.dumps(report.as_dict(), indent=2) + "\n")
     else:
-        print(report.as_table(), end="")
+        out.write(report.as_table())
+    out.flush()
     return EXIT_USABLE if report.usable else EXIT_UNUSABLE
 
 
