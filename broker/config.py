@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 from urllib.parse import urlsplit
 
-import yaml
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -30,6 +29,7 @@ from pydantic import (
 )
 
 from broker.errors import ConfigError
+from broker.yamlfile import YamlReader
 
 SERVICE_KINDS: tuple[str, ...] = (
     "s3",
@@ -72,6 +72,9 @@ def _check_base_url(value: str) -> str:
 
 
 BaseUrl = Annotated[str, AfterValidator(_check_base_url)]
+
+
+M = TypeVar("M", bound=BaseModel)
 
 
 class _Strict(BaseModel):
@@ -304,12 +307,12 @@ def load_registry(path: str | Path, env: Mapping[str, str] | None = None) -> Reg
     return _load_model(Path(path), Registry, os.environ if env is None else env)
 
 
-def _load_model(path: Path, model: type[_M], env: Mapping[str, str]) -> _M:
+def _load_model(path: Path, model: type[M], env: Mapping[str, str]) -> M:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError([f"{path}:1: Cannot read the file: {exc.strerror}."]) from exc
-    reader = _YamlReader(path, env)
+    reader = YamlReader(path, env)
     data = reader.read(text)
     try:
         result = model.model_validate(data)
@@ -318,130 +321,6 @@ def _load_model(path: Path, model: type[_M], env: Mapping[str, str]) -> _M:
     if reader.problems:
         raise ConfigError(reader.problems)
     return result
-
-
-_M = TypeVar("_M", bound=BaseModel)
-
-_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
-
-
-class _YamlReader:
-    """Turns YAML into plain data, interpolating variables and keeping lines."""
-
-    def __init__(self, path: Path, env: Mapping[str, str]) -> None:
-        self.path = path
-        self.env = env
-        self.problems: list[str] = []
-        self.lines: dict[tuple[str | int, ...], int] = {}
-
-    def read(self, text: str) -> Any:
-        try:
-            node = yaml.compose(text, Loader=yaml.SafeLoader)
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            line = mark.line + 1 if mark is not None else 1
-            problem = getattr(exc, "problem", None) or "invalid YAML"
-            self.problems.append(f"{self.path}:{line}: Invalid YAML: {problem}.")
-            return None
-        if node is None:
-            return {}
-        return self._convert(node, ())
-
-    def _convert(self, node: yaml.Node, where: tuple[str | int, ...]) -> Any:
-        self.lines[where] = node.start_mark.line + 1
-        if isinstance(node, yaml.MappingNode):
-            return self._mapping(node, where)
-        if isinstance(node, yaml.SequenceNode):
-            return [self._convert(n, (*where, i)) for i, n in enumerate(node.value)]
-        value = yaml.SafeLoader("").construct_object(node)
-        if isinstance(value, str):
-            return self._interpolate(value, node.start_mark.line + 1)
-        return value
-
-    def _mapping(self, node: yaml.MappingNode, where: tuple[str | int, ...]) -> Any:
-        result: dict[str, Any] = {}
-        for key_node, value_node in node.value:
-            key = str(key_node.value)
-            line = key_node.start_mark.line + 1
-            if key in result:
-                self.problems.append(f"{self.path}:{line}: Duplicate key {key!r}.")
-            result[key] = self._convert(value_node, (*where, key))
-            self.lines[(*where, key)] = line
-        return result
-
-    def _interpolate(self, value: str, line: int) -> str:
-        def replace(match: re.Match[str]) -> str:
-            name, default = match.group(1), match.group(2)
-            if name in self.env:
-                return self.env[name]
-            if default is not None:
-                return default
-            self.problems.append(
-                f"{self.path}:{line}: Environment variable {name} is not set "
-                "and has no default."
-            )
-            return match.group(0)
-
-        return _VAR.sub(replace, value)
-
-    def explain(self, exc: ValidationError, data: Any) -> list[str]:
-        """One ``file:line: message`` per validation problem."""
-        problems = []
-        for error in exc.errors(include_url=False):
-            loc = tuple(p for p in error["loc"] if not _is_union_tag(p))
-            loc = _locate_duplicate(loc, error["msg"], data)
-            line = self._line_of(loc)
-            field = ".".join(str(p) for p in loc) or "(top level)"
-            message = _sentence(error["msg"])
-            if error["type"] == "extra_forbidden":
-                message = "Unknown key."
-            problems.append(f"{self.path}:{line}: {field}: {message}")
-        return problems
-
-    def _line_of(self, loc: tuple[str | int, ...]) -> int:
-        for end in range(len(loc), -1, -1):
-            if loc[:end] in self.lines:
-                return self.lines[loc[:end]]
-        return 1
-
-
-_DUPLICATE = re.compile(r"Duplicate (\w+) '(.*)'")
-
-
-def _locate_duplicate(
-    loc: tuple[str | int, ...], msg: str, data: Any
-) -> tuple[str | int, ...]:
-    """Point a duplicate-name error at the second item that carries the name."""
-    match = _DUPLICATE.search(msg)
-    if match is None:
-        return loc
-    items: Any = data
-    for part in loc:
-        try:
-            items = items[part]
-        except (KeyError, IndexError, TypeError):
-            return loc
-    key, value = match.groups()
-    seen = 0
-    for index, item in enumerate(items if isinstance(items, list) else ()):
-        if isinstance(item, dict) and str(item.get(key)) == value:
-            seen += 1
-            if seen == 2:
-                return (*loc, index, key)
-    return loc
-
-
-def _is_union_tag(part: str | int) -> bool:
-    return isinstance(part, str) and (
-        part in ("function-after[_check_base_url(), str]", "str", "none")
-        or part.startswith("function-")
-    )
-
-
-def _sentence(message: str) -> str:
-    message = message.removeprefix("Value error, ")
-    message = message[:1].upper() + message[1:]
-    return message if message.endswith(".") else message + "."
 
 
 def registry_schema() -> dict[str, Any]:
