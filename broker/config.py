@@ -218,7 +218,7 @@ class JobsConfig(_Strict):
     poll_initial_s: float = Field(default=1.0, gt=0)
     poll_max_s: float = Field(default=30.0, gt=0)
     max_duration_s: float = Field(default=1800.0, gt=0)
-    workers: int = Field(default=8, ge=1, le=256)
+    workers: int = Field(default=64, ge=1, le=1024)
     lease_s: float = Field(default=30.0, gt=0)
 
 
