@@ -17,6 +17,8 @@ from broker.c4.models import VmRequirements
 from broker.config import NAME_PATTERN, ProviderConfig
 
 GIB = 2**30
+MAX_CONFIG_NESTING = 32
+"""Service configs nest shallowly; deeper ones could not be stored or answered."""
 _GPU_PART = r"^[0-9a-fA-F]{4}$"
 
 
@@ -98,14 +100,37 @@ class VolumeCreate(_Create):
 class ServiceCreate(_Create):
     """``POST /v1/services/{kind}``: a PaaS or SaaS service."""
 
-    config: dict[str, Any] = Field(default_factory=dict)
+    config: dict[str, Any] = Field(
+        default_factory=dict,
+        description=(
+            "Kind-specific settings, passed on to the provider as the C4 req; "
+            f"at most 64 KiB and {MAX_CONFIG_NESTING} levels deep."
+        ),
+    )
 
     @field_validator("config")
     @classmethod
     def _small_config(cls, value: dict[str, Any]) -> dict[str, Any]:
         if len(repr(value)) > 64 * 1024:
             raise ValueError("The service config must stay under 64 KiB.")
+        if nesting(value) > MAX_CONFIG_NESTING:
+            raise ValueError(
+                f"The service config must nest at most {MAX_CONFIG_NESTING} levels."
+            )
         return value
+
+
+def nesting(value: Any) -> int:
+    """How many objects and arrays deep a decoded JSON value goes."""
+    deepest, pending = 0, [(value, 1)]
+    while pending:
+        node, depth = pending.pop()
+        if isinstance(node, dict):
+            node = list(node.values())
+        if isinstance(node, list):
+            deepest = max(deepest, depth)
+            pending.extend((child, depth + 1) for child in node)
+    return deepest
 
 
 CreateBody = VmCreate | VolumeCreate | ServiceCreate

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ import pytest
 import yaml
 from aiohttp.test_utils import TestClient
 
+from broker import logs
 from broker.api.app import create_app
 from broker.config import load_config
 from broker.sim import SimConfig, Simulator
@@ -22,6 +24,21 @@ ACME_UUID = "5e96afa52c1a53348adc5c5663978058"
 GLOBEX_UUID = "9d2b8b5c3d1a4f7e8a6b0c1d2e3f4a5b"
 
 SimFactory = Callable[..., Awaitable[Simulator]]
+
+
+@pytest.fixture(autouse=True)
+def _undo_log_setup() -> Iterator[None]:
+    """Take back what logs.setup() did when a test ran the CLI in process.
+
+    Its handler writes to that test's captured stderr, which is closed once
+    the test ends; every later log line, from any thread, would fail on it.
+    """
+    root = logging.getLogger()
+    level = root.level
+    yield
+    for handler in [h for h in root.handlers if logs.REDACTION in h.filters]:
+        root.removeHandler(handler)
+    root.setLevel(level)
 
 
 @pytest.fixture

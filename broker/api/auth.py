@@ -61,7 +61,7 @@ def bearer_key(request: web.Request) -> str:
     """The API key of the request's ``Authorization: Bearer`` header."""
     header = request.headers.get("Authorization", "")
     scheme, _, key = header.partition(" ")
-    if scheme.lower() != "bearer" or not key.strip():
+    if scheme.lower() != "bearer" or not key.strip() or not key.isascii():
         raise Problem(
             401,
             "Send your API key as 'Authorization: Bearer KEY'.",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
@@ -59,19 +59,30 @@ async def read_json(request: web.Request) -> Any:
         )
     raw = await request.read()
     try:
-        return json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        return json.loads(raw, parse_constant=_refuse_constant)
+    except (ValueError, RecursionError) as exc:
         raise Problem(
             400,
             "The body is not valid JSON.",
             code="invalid-json",
-            errors=[
-                {
-                    "field": "(body)",
-                    "message": f"Invalid JSON at position {getattr(exc, 'pos', 0)}.",
-                }
-            ],
+            errors=[{"field": "(body)", "message": _json_error(exc)}],
         ) from exc
+
+
+def _refuse_constant(name: str) -> NoReturn:
+    # Python reads NaN and Infinity, which JSON lacks and no answer could carry.
+    raise ValueError(name)
+
+
+def _json_error(exc: Exception) -> str:
+    """What is wrong with a body that did not decode."""
+    if isinstance(exc, json.JSONDecodeError):
+        return f"Invalid JSON at position {exc.pos}."
+    if isinstance(exc, UnicodeDecodeError):
+        return f"Invalid UTF-8 at byte {exc.start}."
+    if isinstance(exc, RecursionError):
+        return "The JSON is nested too deeply."
+    return "NaN, Infinity and numbers of over 4300 digits are refused."
 
 
 async def parse_body(request: web.Request, model: type[M]) -> M:

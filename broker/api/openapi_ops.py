@@ -163,8 +163,9 @@ _WAIT = _param(
 _IDEMPOTENCY_KEY = _param(
     "header",
     "Idempotency-Key",
-    {"type": "string", "minLength": 1, "maxLength": 255},
-    "Makes retries safe: the same key and body replay the first answer.",
+    {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[ -~]+$"},
+    "Makes retries safe: the same key and body replay the first answer. "
+    "Printable ASCII only.",
 )
 
 _COLLECTIONS: tuple[tuple[str, str, str, str, str], ...] = (
@@ -298,6 +299,16 @@ def _job_paths() -> Doc:
     return {"/v1/jobs": {"get": listing}, "/v1/jobs/{id}": {"get": show}}
 
 
+_TENANT = _param(
+    "query",
+    "tenant",
+    {"type": "string"},
+    "Only this tenant's resources. Admins may name any tenant; a tenant "
+    "naming another is refused with 403.",
+)
+_OTHER_TENANT = "The tenant named another tenant."
+
+
 def _inventory_paths() -> Doc:
     filters = [
         _param("query", "kind", _enum(KINDS), "Only this kind."),
@@ -309,6 +320,7 @@ def _inventory_paths() -> Doc:
             "Only this origin.",
         ),
         *_page_params(_RESOURCE_STATUSES),
+        _TENANT,
     ]
     listing = _operation(
         "listInventory",
@@ -318,7 +330,7 @@ def _inventory_paths() -> Doc:
         "inventory discovered. stale_providers names the providers whose last "
         "refresh failed or is older than twice the refresh interval.",
         {"200": _json("A page of resources.", "Inventory")},
-        errors={400: None},
+        errors={400: None, 403: _OTHER_TENANT},
         params=filters,
     )
     summary = _operation(
@@ -328,6 +340,8 @@ def _inventory_paths() -> Doc:
         "Counts by provider and kind, and the monthly cost per currency, of "
         "the active resources.",
         {"200": _json("The counts and costs.", "InventorySummary")},
+        errors={403: _OTHER_TENANT},
+        params=[_TENANT],
     )
     return {
         "/v1/inventory": {"get": listing},

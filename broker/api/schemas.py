@@ -253,7 +253,10 @@ PROBLEM_TYPES: dict[str, tuple[int | None, str]] = {
     "invalid-json": (400, "The body could not be parsed as JSON."),
     "invalid-query": (400, "A query parameter is out of range or not allowed."),
     "invalid-cursor": (400, "The cursor was not issued by this broker."),
-    "invalid-key": (400, "The Idempotency-Key header is empty or too long."),
+    "invalid-key": (
+        400,
+        "The Idempotency-Key header is empty, too long or not printable ASCII.",
+    ),
     "bad-request": (400, "The request is malformed in some other way."),
     "unauthorized": (401, "The Authorization header is missing or its key unknown."),
     "forbidden": (403, "The route is for administrators only."),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from typing import Any
 
 from aiohttp import web
@@ -37,6 +38,9 @@ routes = web.RouteTableDef()
 STATUSES = ("creating", "active", "failed", "deleting", "deleted", "missing")
 MAX_WAIT_S = 60.0
 KEY_STALE_S = 60.0
+# Printable ASCII, as for the structured-field string of the IETF draft; the
+# bytes of anything else would not survive the round trip through the store.
+_KEY = re.compile(r"[ -~]{1,255}")
 
 
 def kind_of(request: web.Request) -> str:
@@ -129,9 +133,11 @@ def _new_records(
 async def _reserve_key(
     request: web.Request, key: str, data: Any
 ) -> web.Response | None:
-    if not 1 <= len(key) <= 255:
+    if not _KEY.fullmatch(key):
         raise Problem(
-            400, "Idempotency-Key must be 1 to 255 characters.", code="invalid-key"
+            400,
+            "Idempotency-Key must be 1 to 255 printable ASCII characters.",
+            code="invalid-key",
         )
     tenant = tenant_of(request)
     canonical = json.dumps([request.path, data], sort_keys=True, separators=(",", ":"))
