@@ -30,6 +30,7 @@ from typing import Any
 from bench.procs import (
     BENCH_KEY,
     Api,
+    LoadMeter,
     broker,
     cpu_seconds,
     percentile,
@@ -54,6 +55,7 @@ class Figures:
     inside: list[float]
     broker_cpu: float
     sims_cpu: float
+    others_cores: float
 
 
 def place(api: Api, count: int) -> tuple[float, float]:
@@ -77,6 +79,7 @@ def measure(count: int, runs: int) -> Figures:
         api = Api(running.url, BENCH_KEY)
         first_wall, _ = place(api, count)
         cpu_before = cpu_seconds(running.child.pid), cpu_seconds(sims_child.pid)
+        meter = LoadMeter(running.child, sims_child)
         walls, inside = [], []
         for _ in range(runs):
             wall, elapsed = place(api, count)
@@ -84,8 +87,11 @@ def measure(count: int, runs: int) -> Figures:
             inside.append(elapsed)
         broker_cpu = cpu_seconds(running.child.pid) - cpu_before[0]
         sims_cpu = cpu_seconds(sims_child.pid) - cpu_before[1]
+        others = meter.others_cores()
         api.close()
-    return Figures(count, first_wall, walls, inside, broker_cpu / runs, sims_cpu / runs)
+    return Figures(
+        count, first_wall, walls, inside, broker_cpu / runs, sims_cpu / runs, others
+    )
 
 
 def report(figures: Figures) -> str:
@@ -100,6 +106,7 @@ def report(figures: Figures) -> str:
         f" {x(statistics.median(walls)):>8} {x(percentile(walls, 90)):>7}"
         f" {x(statistics.median(inside)):>10} {x(percentile(inside, 90)):>9}"
         f" {figures.broker_cpu * 1000:>10.1f} {figures.sims_cpu * 1000:>8.1f}"
+        f" {figures.others_cores:>6.2f}"
     )
 
 
@@ -111,11 +118,13 @@ def main() -> None:
     print(
         f"placement fan-out, each provider answering in {QUOTE_S * 1000:.0f} ms;"
         f" times as multiples of {QUOTE_S * 1000:.0f} ms over {args.runs} runs"
-        " (first run shown apart); CPU in ms per placement"
+        " (first run shown apart); CPU in ms per placement; others: cores used"
+        " by other processes meanwhile"
     )
     print(
         f"{'providers':>9} {'first':>7} {'wall_p50':>8} {'wall_p90':>7}"
         f" {'broker_p50':>10} {'broker_p90':>9} {'broker_cpu':>10} {'sims_cpu':>8}"
+        f" {'others':>6}"
     )
     for count in (int(c) for c in args.counts.split(",")):
         print(report(measure(count, args.runs)), flush=True)
