@@ -236,6 +236,12 @@ class InventoryConfig(_Strict):
 
     refresh_interval_s: float = Field(default=60.0, gt=0)
     concurrency: int = Field(default=16, ge=1, le=1024)
+    targeted_delay_s: float = Field(
+        default=1.0,
+        ge=0,
+        le=60,
+        description="How long a refresh after a job waits, so jobs share it.",
+    )
 
 
 class BrokerConfig(_Strict):

@@ -33,8 +33,6 @@ from broker.store.inventory import InventoryStore, Reconciled, Sighting, Slice
 
 log = logging.getLogger(__name__)
 
-TARGETED_DELAY_S = 0.25
-
 MIN_PAUSE_SHARE = 0.1
 """Share of the interval always slept between rounds, however long one took."""
 
@@ -63,6 +61,7 @@ class Inventory:
         self.clock = clock
         self.interval_s = config.inventory.refresh_interval_s
         self._concurrency = config.inventory.concurrency
+        self._targeted_delay_s = config.inventory.targeted_delay_s
         self._gate = asyncio.Semaphore(self._concurrency)
         self._uuids = {t.name: t.client_uuid for t in config.tenants}
         self._freshness: dict[str, dict[tuple[str, str], _Freshness]] = {}
@@ -190,7 +189,7 @@ class Inventory:
 
     async def _targeted(self, where: Slice) -> None:
         # A short pause lets the jobs that finish together share one listing.
-        await asyncio.sleep(TARGETED_DELAY_S)
+        await asyncio.sleep(self._targeted_delay_s)
         if await self._guarded(where) == "ejected":
             await self._failed([where], EJECTED)
 

@@ -126,6 +126,7 @@ def broker_config(
         ],
         "placement": {"fanout_timeout_s": 1.0},
         "jobs": {"poll_initial_s": 0.05, "poll_max_s": 0.2, "max_duration_s": 10},
+        "inventory": {"targeted_delay_s": 0.05},
     }
     for section, values in sections.items():
         if isinstance(values, dict):

@@ -18,6 +18,7 @@ from aiohttp import web
 from broker import logs
 from broker.api import middleware
 from broker.api.auth import KeyRing
+from broker.api.cache import ReadCache
 from broker.api.context import (
     CONFIG,
     INVENTORY,
@@ -27,6 +28,7 @@ from broker.api.context import (
     PLACER,
     PROVIDERS,
     PURGER,
+    READ_CACHE,
     RELOAD_ON_SIGHUP,
     RELOADER,
     RUNNER,
@@ -86,6 +88,7 @@ def create_app(config: LoadedConfig) -> web.Application:
 async def _database(app: web.Application) -> AsyncIterator[None]:
     db = await Database.open(app[CONFIG].database_path)
     app[STORE] = Store(db)
+    app[READ_CACHE] = ReadCache(db)
     yield
     await db.close()
 

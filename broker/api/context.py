@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from typing import Any, NoReturn, TypeVar
 
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
 from broker.api.auth import KeyRing, Tenant
+from broker.api.cache import ReadCache
 from broker.api.keys import KeyPurger
 from broker.api.problems import Problem, validation_problem
 from broker.api.ratelimit import RateLimiter
@@ -35,6 +37,7 @@ RELOAD_ON_SIGHUP = web.AppKey("reload_on_sighup", bool)
 PURGER = web.AppKey("purger", KeyPurger)
 METRICS = web.AppKey("metrics", Metrics)
 LIMITER = web.AppKey("limiter", RateLimiter)
+READ_CACHE = web.AppKey("read_cache", ReadCache)
 
 TENANT = web.RequestKey("tenant", Tenant)
 REQUEST_ID = web.RequestKey("request_id", str)
@@ -97,6 +100,20 @@ def validate(model: type[M], data: Any, prefix: str = "") -> M:
         return model.model_validate(data)
     except ValidationError as exc:
         raise validation_problem(exc, prefix) from exc
+
+
+async def cached_json(
+    request: web.Request, render: Callable[[], Awaitable[Any]]
+) -> web.Response:
+    """A read route's answer, from the cache while the store has not changed."""
+    cache = request.app[READ_CACHE]
+    key = (owner_filter(request) or "*", request.path_qs)
+    body = cache.get(key)
+    if body is None:
+        generation = cache.generation()
+        body = json.dumps(await render(), separators=(",", ":")).encode()
+        cache.put(key, generation, body)
+    return web.Response(body=body, content_type="application/json")
 
 
 def json_response(

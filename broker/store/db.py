@@ -47,6 +47,8 @@ class Database:
     def __init__(self, conn: aiosqlite.Connection) -> None:
         self._conn = conn
         self._lock = asyncio.Lock()
+        self.generation = 0
+        """Bumped by every committed write: a read from an older one is stale."""
 
     @classmethod
     async def open(cls, path: str | Path) -> Database:
@@ -115,6 +117,8 @@ class Database:
             except sqlite3.Error as exc:
                 await self._rollback()
                 raise StoreError(f"Cannot commit: {exc}.") from exc
+            finally:
+                self.generation += 1
 
     async def _rollback(self) -> None:
         try:

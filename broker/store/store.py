@@ -178,9 +178,23 @@ class Store:
             sql + " ORDER BY id LIMIT ?", [*params, limit + 1]
         )
         items = [Job.from_row(r) for r in rows[:limit]]
-        for job in items:
-            job.attempts = await self._attempts(job.id)
+        await self._attach_attempts(items)
         return Page(items, items[-1].id if len(rows) > limit else None)
+
+    async def _attach_attempts(self, jobs: list[Job]) -> None:
+        """Load the attempts of many jobs in one query."""
+        if not jobs:
+            return
+        by_id = {job.id: job for job in jobs}
+        slots = ", ".join("?" * len(by_id))
+        rows = await self.db.fetchall(
+            "SELECT job_id, provider, outcome, detail, at FROM job_attempts"
+            f" WHERE job_id IN ({slots}) ORDER BY job_id, seq",
+            list(by_id),
+        )
+        for row in rows:
+            values = dict(row)
+            by_id[values.pop("job_id")].attempts.append(Attempt(**values))
 
     async def unfinished_creates(self, tenant: str) -> int:
         """How many of the tenant's create jobs have not ended."""

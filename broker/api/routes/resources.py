@@ -12,6 +12,7 @@ from aiohttp import web
 from broker.api.context import (
     RUNNER,
     STORE,
+    cached_json,
     json_response,
     owner_filter,
     read_json,
@@ -225,13 +226,15 @@ async def list_resources(request: web.Request) -> web.Response:
     )
     limit = page_limit(request)
     after = decode_cursor(request.query.get("cursor"))
-    page = await request.app[STORE].resources(where, limit, after)
-    return json_response(
-        {
+
+    async def render() -> dict[str, Any]:
+        page = await request.app[STORE].resources(where, limit, after)
+        return {
             "items": [resource_json(r) for r in page.items],
             "next_cursor": encode_cursor(page.next_after),
         }
-    )
+
+    return await cached_json(request, render)
 
 
 async def _owned(request: web.Request) -> Resource:
@@ -249,7 +252,11 @@ async def _owned(request: web.Request) -> Resource:
 @routes.get("/v1/services/{kind}/{id}")
 async def show_resource(request: web.Request) -> web.Response:
     """One resource of the tenant."""
-    return json_response(resource_json(await _owned(request)))
+
+    async def render() -> dict[str, Any]:
+        return resource_json(await _owned(request))
+
+    return await cached_json(request, render)
 
 
 @routes.delete("/v1/vms/{id}")
