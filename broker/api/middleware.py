@@ -39,7 +39,9 @@ async def measure(request: web.Request, handler: Handler) -> web.StreamResponse:
     ).inc()
     elapsed = time.perf_counter() - started
     collectors.http_duration.labels(route, request.method).observe(elapsed)
-    log.info(
+    quiet = request.method == "GET" and response.status < 400
+    log.log(
+        logging.DEBUG if quiet else logging.INFO,
         "request method=%s route=%s status=%d elapsed_ms=%.1f",
         request.method,
         route,

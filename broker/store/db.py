@@ -48,7 +48,7 @@ class Database:
         self._conn = conn
         self._lock = asyncio.Lock()
         self.generation = 0
-        """Bumped by every committed write: a read from an older one is stale."""
+        """Bumped by every transaction that changed rows: older reads are stale."""
 
     @classmethod
     async def open(cls, path: str | Path) -> Database:
@@ -107,6 +107,7 @@ class Database:
                 await self._conn.execute("BEGIN IMMEDIATE")
             except sqlite3.Error as exc:
                 raise StoreError(f"Cannot start a transaction: {exc}.") from exc
+            changes_before = self._conn.total_changes
             try:
                 yield Transaction(self._conn)
             except BaseException:
@@ -118,7 +119,8 @@ class Database:
                 await self._rollback()
                 raise StoreError(f"Cannot commit: {exc}.") from exc
             finally:
-                self.generation += 1
+                if self._conn.total_changes != changes_before:
+                    self.generation += 1
 
     async def _rollback(self) -> None:
         try:
