@@ -78,10 +78,11 @@ class CreateJob:
                 resource={"status": "failed"},
             )
             return
+        # Recorded together with the first choice, just before that call:
+        # a crash before it only costs running the placement again.
         job.state["candidates"] = [c.as_dict() for c in result.candidates]
         job.state.setdefault("tried", [])
         job.step = "create"
-        await self.env.store.save(job)
 
     async def _create_next(self) -> None:
         job = self.job
@@ -275,8 +276,7 @@ class CreateJob:
             await self.env.store.save(job, resource=resource, attempt=attempt)
             self.env.finished(job)
             return
-        await self.env.store.save(job, attempt=attempt)
-        await succeed(self.env, job, resource=resource)
+        await succeed(self.env, job, resource=resource, attempt=attempt)
 
     async def _adopt_if_made(self, inflight: dict[str, Any]) -> bool:
         """Settle a create whose answer was lost: adopt what it made, or retry it."""

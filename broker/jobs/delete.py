@@ -43,8 +43,8 @@ async def run(env: JobEnv, job: Job) -> None:
     await env.store.save(job)
     try:
         budget = env.providers.health.budget(provider)
-        async for attempt in retry_policy(env.config.jobs, deadline, budget):
-            with attempt:
+        async for trying in retry_policy(env.config.jobs, deadline, budget):
+            with trying:
                 detail = await _delete(target, resource.provider_id)
     except (RetryError, ProviderError) as exc:
         log.warning("delete gave up provider=%s error=%s", provider, exc)
@@ -57,8 +57,8 @@ async def run(env: JobEnv, job: Job) -> None:
         )
         return
     env.touched(provider, job.tenant, job.kind)
-    await env.store.save(job, attempt=Attempt(provider, "succeeded", detail))
-    await succeed(env, job, resource={"status": "deleted"})
+    done = Attempt(provider, "succeeded", detail)
+    await succeed(env, job, resource={"status": "deleted"}, attempt=done)
 
 
 async def _delete(target: kinds.Target, provider_id: str) -> str:

@@ -100,14 +100,17 @@ async def fail(
 
 
 async def succeed(
-    env: JobEnv, job: Job, resource: dict[str, Any] | None = None
+    env: JobEnv,
+    job: Job,
+    resource: dict[str, Any] | None = None,
+    attempt: Attempt | None = None,
 ) -> None:
-    """End a job as succeeded."""
+    """End a job as succeeded, with its last attempt."""
     job.status = "succeeded"
     job.step = "done"
     job.error = None
     _scrub(job)
-    await env.store.save(job, resource=resource, release=True)
+    await env.store.save(job, resource=resource, attempt=attempt, release=True)
     _count(env, job)
     log.info("job succeeded operation=%s provider=%s", job.operation, job.provider)
     env.finished(job)
