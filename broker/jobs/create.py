@@ -288,6 +288,9 @@ class CreateJob:
             return False
         settle_at = inflight["started_at"] + config.timeout_s
         if time.time() < settle_at:
+            # The lost call may still be running at the provider: come back
+            # once its timeout has passed. The stored step stays "create";
+            # "parked" only ends this run.
             job.run_after = settle_at
             await self.env.store.save(job, release=True)
             job.step = "parked"
