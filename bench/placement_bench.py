@@ -14,13 +14,21 @@ percentile of the next ``--runs``: wall time seen here, and the
 time the broker and the simulators' process spent per placement says
 where the time above 200 ms goes.
 
+Before the broker starts, a bare aiohttp client in a process of its own
+(:mod:`bench.bare_fanout`) asks the same simulators the same question the
+same way, with nothing else around it: its median is the floor on this
+machine, and ``wall/bare`` is the broker's placement over that floor.
+
     .venv/bin/python -m bench.placement_bench [--counts 1,10,30,100] [--runs 9]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -30,7 +38,9 @@ from typing import Any
 from bench.procs import (
     BENCH_KEY,
     Api,
+    Child,
     LoadMeter,
+    SimInfo,
     broker,
     cpu_seconds,
     percentile,
@@ -56,6 +66,7 @@ class Figures:
     broker_cpu: float
     sims_cpu: float
     others_cores: float
+    bare: list[float]
 
 
 def place(api: Api, count: int) -> tuple[float, float]:
@@ -68,13 +79,33 @@ def place(api: Api, count: int) -> tuple[float, float]:
     return wall, reply.body["elapsed_ms"] / 1000
 
 
+def bare_fanout(sims: list[SimInfo], runs: int) -> list[float]:
+    """Wall times of the same quotes asked by a bare aiohttp client, seconds."""
+    command = [sys.executable, "-m", "bench.bare_fanout", f"--runs={runs}"]
+    command.append(f"--spec={json.dumps(SPEC['spec'])}")
+    urls = json.dumps([s.urls["compute"] for s in sims]) + "\n"
+    done = subprocess.run(
+        command, input=urls, capture_output=True, text=True, timeout=120, check=True
+    )
+    walls: list[float] = json.loads(done.stdout)["walls"]
+    return walls
+
+
 def measure(count: int, runs: int) -> Figures:
-    """Start the simulators and the broker, then time ``runs`` + 1 placements."""
+    """Time the bare client's rounds, then ``runs`` + 1 placements by the broker."""
     with (
         tempfile.TemporaryDirectory() as folder,
         simulators(Path(folder), count, latency=QUOTE_S) as (sims_child, sims),
-        broker(Path(folder), sims, admin=False, **BROKER_SECTIONS) as running,
     ):
+        bare = bare_fanout(sims, runs)
+        return _measure_broker(Path(folder), sims_child, sims, runs, bare)
+
+
+def _measure_broker(
+    folder: Path, sims_child: Child, sims: list[SimInfo], runs: int, bare: list[float]
+) -> Figures:
+    count = len(sims)
+    with broker(folder, sims, admin=False, **BROKER_SECTIONS) as running:
         running.wait_for_log("inventory round ended", timeout_s=120)
         api = Api(running.url, BENCH_KEY)
         first_wall, _ = place(api, count)
@@ -90,7 +121,14 @@ def measure(count: int, runs: int) -> Figures:
         others = meter.others_cores()
         api.close()
     return Figures(
-        count, first_wall, walls, inside, broker_cpu / runs, sims_cpu / runs, others
+        count,
+        first_wall,
+        walls,
+        inside,
+        broker_cpu / runs,
+        sims_cpu / runs,
+        others,
+        bare,
     )
 
 
@@ -101,12 +139,13 @@ def report(figures: Figures) -> str:
         return f"{seconds / QUOTE_S:.3f}"
 
     walls, inside = figures.walls, figures.inside
+    bare = statistics.median(figures.bare)
     return (
-        f"{figures.count:>9} {x(figures.first_wall):>7}"
+        f"{figures.count:>9} {x(bare):>8} {x(figures.first_wall):>7}"
         f" {x(statistics.median(walls)):>8} {x(percentile(walls, 90)):>7}"
         f" {x(statistics.median(inside)):>10} {x(percentile(inside, 90)):>9}"
         f" {figures.broker_cpu * 1000:>10.1f} {figures.sims_cpu * 1000:>8.1f}"
-        f" {figures.others_cores:>6.2f}"
+        f" {figures.others_cores:>6.2f} {statistics.median(walls) / bare:>10.2f}"
     )
 
 
@@ -122,9 +161,9 @@ def main() -> None:
         " by other processes meanwhile"
     )
     print(
-        f"{'providers':>9} {'first':>7} {'wall_p50':>8} {'wall_p90':>7}"
+        f"{'providers':>9} {'bare_p50':>8} {'first':>7} {'wall_p50':>8} {'wall_p90':>7}"
         f" {'broker_p50':>10} {'broker_p90':>9} {'broker_cpu':>10} {'sims_cpu':>8}"
-        f" {'others':>6}"
+        f" {'others':>6} {'wall/bare':>10}"
     )
     for count in (int(c) for c in args.counts.split(",")):
         print(report(measure(count, args.runs)), flush=True)

@@ -15,7 +15,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from broker.c4.compute import canallocate_body
 from broker.c4.outcome import Offer, Price, Quote, Refusal
+from broker.c4.transport import Encoded
 from broker.config import PlacementConfig, ProviderConfig
 from broker.errors import ProviderError, ProviderFault
 from broker.metrics import Metrics
@@ -192,9 +194,10 @@ class Placer:
         # The calls time out a little before the deadline, so that a silent
         # provider is counted as a fault against its health.
         call_timeout = deadline * 0.95
+        question = _question(request)
         tasks = {
             asyncio.ensure_future(
-                self._quote(request, provider, region, call_timeout)
+                self._quote(question, provider, region, call_timeout)
             ): (
                 provider,
                 region,
@@ -223,27 +226,31 @@ class Placer:
 
     async def _quote(
         self,
-        request: Request,
+        question: Encoded | VolumeCreate,
         provider: ProviderConfig,
         region: str | None,
         timeout_s: float,
     ) -> Quote:
         client = self.providers.client(provider.name)
-        body = request.body
-        if isinstance(body, VmCreate):
-            return await client.canallocate(
-                vm_requirements(body),
-                client_uuid=request.client_uuid,
-                region=region,
-                timeout_s=timeout_s,
+        if isinstance(question, Encoded):
+            return await client.canallocate_encoded(
+                question, region=region, timeout_s=timeout_s
             )
-        assert isinstance(body, VolumeCreate)
         return await client.cancreate(
-            size=volume_size(body.size_gib, provider),
+            size=volume_size(question.size_gib, provider),
             region=region,
             timeout_s=timeout_s,
-            **volume_flags(body),
+            **volume_flags(question),
         )
+
+
+def _question(request: Request) -> Encoded | VolumeCreate:
+    """What every provider is asked: a VM's quote body is the same for all."""
+    body = request.body
+    if isinstance(body, VmCreate):
+        return canallocate_body(vm_requirements(body), request.client_uuid)
+    assert isinstance(body, VolumeCreate)
+    return body
 
 
 def _static_filter(
@@ -310,18 +317,25 @@ def _rank(candidates: list[Candidate]) -> list[Candidate]:
             c.provider,
         ),
     )
-    return [_scored(c, ordered) for c in ordered]
-
-
-def _scored(candidate: Candidate, ordered: list[Candidate]) -> Candidate:
-    """Score in (0, 1]: best price over this price, or weight over the best weight."""
+    if not ordered:
+        return []
     prices = [c.price.hourly for c in ordered if c.price and c.price.hourly > 0]
-    if candidate.price is not None and prices and candidate.price.hourly > 0:
-        score = min(prices) / candidate.price.hourly
-    elif candidate.price is not None and candidate.price.hourly == 0:
+    best_price = min(prices) if prices else None
+    best_weight = max(c.weight for c in ordered)
+    return [_scored(c, best_price, best_weight) for c in ordered]
+
+
+def _scored(
+    candidate: Candidate, best_price: float | None, best_weight: float
+) -> Candidate:
+    """Score in (0, 1]: best price over this price, or weight over the best weight."""
+    price = candidate.price
+    if price is not None and best_price is not None and price.hourly > 0:
+        score = best_price / price.hourly
+    elif price is not None and price.hourly == 0:
         score = 1.0
     else:
-        score = candidate.weight / max(c.weight for c in ordered)
+        score = candidate.weight / best_weight
     return Candidate(
         candidate.provider,
         candidate.region,

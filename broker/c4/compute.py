@@ -10,13 +10,13 @@ from broker.c4.classify import Expect
 from broker.c4.core import API, ClientCore, Op, done, json_object, segment
 from broker.c4.models import C4Vm, VmRegister, VmRequest, VmRequirements
 from broker.c4.outcome import Accepted, Created, Offer, Refusal
-from broker.c4.transport import Request
+from broker.c4.transport import Encoded, Request
 from broker.config import Server
 
 _HEALTH = Op("health", "compute")
 _STATUS = Op("status", "compute", Expect(text=True))
 _STATUSJSON = Op("statusjson", "compute")
-_CANALLOCATE = Op("canallocate", "compute", Expect(refusable=True))
+_CANALLOCATE = Op("canallocate", "compute", Expect(refusable=True), quiet=True)
 _REGISTER = Op("register", "compute", Expect(refusable=True))
 _RUNNING = Op("running", "compute")
 _VM_INFO = Op("vm_info", "compute", Expect(resource=True))
@@ -51,7 +51,21 @@ class ComputeOps(ClientCore):
         timeout_s: float | None = None,
     ) -> Offer | Refusal:
         """Whether the provider can host this VM, and at what price."""
-        body = VmRequest(client_uuid=client_uuid, req=req).to_wire()
+        return await self.canallocate_encoded(
+            canallocate_body(req, client_uuid), region=region, timeout_s=timeout_s
+        )
+
+    async def canallocate_encoded(
+        self,
+        body: Encoded,
+        *,
+        region: str | None = None,
+        timeout_s: float | None = None,
+    ) -> Offer | Refusal:
+        """:meth:`canallocate` with a body from :func:`canallocate_body`.
+
+        A placement encodes its question once and sends it to every provider.
+        """
         headers = self._headers(region)
         variants = [
             Request("GET", f"{API}/canallocate", body, headers=headers, dialect=None),
@@ -145,3 +159,8 @@ def _vms(answer: Answer) -> list[C4Vm]:
 def _vm(answer: Answer) -> C4Vm:
     data = classify.decode(answer, _VM_INFO.expect)
     return classify.parse_model(answer, C4Vm, data)
+
+
+def canallocate_body(req: VmRequirements, client_uuid: str) -> Encoded:
+    """The ``canallocate`` body for a tenant's VM, encoded once."""
+    return Encoded.of(VmRequest(client_uuid=client_uuid, req=req).to_wire())

@@ -37,11 +37,16 @@ API = "/api/v1.0"
 
 @dataclass(frozen=True)
 class Op:
-    """One C4 operation: its name, the server that serves it, how to judge it."""
+    """One C4 operation: its name, the server that serves it, how to judge it.
+
+    A ``quiet`` operation logs its answered calls at DEBUG: quotes go out
+    to every provider at once, and the placement logs one line for them all.
+    """
 
     name: str
     server: Server
     expect: Expect = field(default_factory=Expect)
+    quiet: bool = False
 
 
 class ClientCore:
@@ -130,7 +135,7 @@ class ClientCore:
         missing: list[Answer] = []
         for index, variant in self._dialects.order(op.name, variants):
             answer = await self._transport.send(
-                op.server, op.name, variant, timeout_s=timeout_s
+                op.server, op.name, variant, timeout_s=timeout_s, quiet=op.quiet
             )
             if not classify.endpoint_missing(answer):
                 if len(variants) > 1 and _settled(answer):

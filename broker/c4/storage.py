@@ -13,7 +13,7 @@ from broker.c4.models import C4Volume, VolumeCreate, VolumeOptions
 from broker.c4.outcome import Created, Offer, Refusal
 from broker.c4.transport import Request
 
-_CANCREATE = Op("cancreate", "storage", Expect(refusable=True))
+_CANCREATE = Op("cancreate", "storage", Expect(refusable=True), quiet=True)
 _CREATE_VOLUME = Op("create_volume", "storage", Expect(refusable=True))
 _VOLUME_INFO = Op("volume_info", "storage", Expect(resource=True))
 _ACCESSIBLE = Op("accessible", "storage")

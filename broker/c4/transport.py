@@ -7,6 +7,7 @@ INFO line. Header values are never logged: they may carry credentials.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Mapping
@@ -30,6 +31,18 @@ MAX_CONNECT_S = 5.0
 """The longest the broker waits for a TCP connection to a provider."""
 
 _NO_BODY = object()
+
+
+@dataclass(frozen=True)
+class Encoded:
+    """A JSON body encoded once, to send as it is to many providers."""
+
+    data: bytes
+
+    @classmethod
+    def of(cls, value: Any) -> Encoded:
+        """``value`` as compact UTF-8 JSON."""
+        return cls(json.dumps(value, separators=(",", ":")).encode())
 
 
 @dataclass(frozen=True)
@@ -78,8 +91,12 @@ class Transport:
         request: Request,
         *,
         timeout_s: float | None = None,
+        quiet: bool = False,
     ) -> Answer:
-        """Send ``request`` and read its answer; raise a fault if none comes."""
+        """Send ``request`` and read its answer; raise a fault if none comes.
+
+        A ``quiet`` call that gets a 2xx answer logs at DEBUG, not INFO.
+        """
         url = self.url(server, request.path, operation)
         total = timeout_s if timeout_s is not None else self.provider.timeout_s
         timeout = aiohttp.ClientTimeout(
@@ -101,11 +118,13 @@ class Transport:
             raise fault from exc
         finally:
             elapsed = time.monotonic() - started
-            self._log(operation, label, elapsed)
+            answered = label.startswith("2")
+            self._log(operation, label, elapsed, quiet and answered)
         return Answer(self.provider.name, operation, status, headers, body, elapsed)
 
-    def _log(self, operation: str, status: str, elapsed_s: float) -> None:
-        logger.info(
+    def _log(self, operation: str, status: str, elapsed_s: float, quiet: bool) -> None:
+        logger.log(
+            logging.DEBUG if quiet else logging.INFO,
             "c4 call provider=%s operation=%s status=%s elapsed_ms=%d",
             self.provider.name,
             operation,
@@ -122,7 +141,10 @@ class Transport:
     ) -> tuple[int, Mapping[str, str], bytes]:
         headers = {**self.provider.headers, **request.headers}
         kwargs: dict[str, Any] = {}
-        if request.has_body:
+        if isinstance(request.body, Encoded):
+            kwargs["data"] = request.body.data
+            headers["Content-Type"] = "application/json"
+        elif request.has_body:
             kwargs["json"] = request.body
         if request.params:
             kwargs["params"] = dict(request.params)

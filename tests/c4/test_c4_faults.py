@@ -157,6 +157,31 @@ async def test_one_info_line_per_call_without_header_values(
     assert "s3cr3t" not in caplog.text
 
 
+async def test_answered_quotes_log_at_debug_and_failed_ones_at_info(
+    start_sim: StartSim,
+    make_client: MakeClient,
+    caplog: pytest.LogCaptureFixture,
+    small_vm: VmRequirements,
+) -> None:
+    """A quote goes to every provider at once: only a failed one logs at INFO."""
+    sim = await start_sim()
+    client = make_client(sim)
+    caplog.set_level(logging.DEBUG, logger="broker.c4")
+    await client.canallocate(small_vm, client_uuid="t1")
+    sim.faults.fail_next["canallocate"] = 503
+    with pytest.raises(ProviderFault):
+        await client.canallocate(small_vm, client_uuid="t1")
+    calls = [
+        (r.levelno, r.getMessage().rsplit(" ", 1)[0])
+        for r in caplog.records
+        if r.getMessage().startswith("c4 call")
+    ]
+    assert calls == [
+        (logging.DEBUG, "c4 call provider=sim-a operation=canallocate status=200"),
+        (logging.INFO, "c4 call provider=sim-a operation=canallocate status=503"),
+    ]
+
+
 async def test_provider_headers_are_sent(
     start_sim: StartSim, make_client: MakeClient
 ) -> None:
