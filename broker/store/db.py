@@ -163,8 +163,8 @@ class Transaction:
     async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[Row]:
         """Rows of one query."""
         try:
-            async with self._conn.execute(sql, tuple(params)) as cursor:
-                return list(await cursor.fetchall())
+            # One trip to the connection's thread, not three (execute, fetch, close).
+            return list(await self._conn.execute_fetchall(sql, tuple(params)))
         except sqlite3.Error as exc:
             raise StoreError(f"The database refused a query: {exc}.") from exc
 
