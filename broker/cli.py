@@ -30,13 +30,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     if isinstance(result, int):
         return result
     try:
-        return asyncio.run(_until_signalled(result))
+        return asyncio.run(_until_signalled(result, getattr(args, "stopped_status", 0)))
     except KeyboardInterrupt:
         return 130
 
 
-async def _until_signalled(work: Awaitable[int]) -> int:
-    """Run a long command until it ends or SIGTERM/SIGINT asks it to stop."""
+async def _until_signalled(work: Awaitable[int], stopped_status: int) -> int:
+    """Run a long command until it ends or SIGTERM/SIGINT asks it to stop.
+
+    A server stopped by a signal has done its job (``stopped_status`` 0); a
+    check stopped half-way has not, and says so with a non-zero status.
+    """
     task = asyncio.ensure_future(work)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -44,7 +48,7 @@ async def _until_signalled(work: Awaitable[int]) -> int:
     try:
         return await task
     except asyncio.CancelledError:
-        return 0
+        return stopped_status
     finally:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(sig)
@@ -92,7 +96,7 @@ def _parser() -> argparse.ArgumentParser:
 
     probe = commands.add_parser("probe", help="check a provider's C4 conformance")
     probe_cli.add_arguments(probe)
-    probe.set_defaults(run=probe_cli.run)
+    probe.set_defaults(run=probe_cli.run, stopped_status=130)
 
     check = commands.add_parser(
         "check-config", help="validate broker.yaml and its registry"

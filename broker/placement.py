@@ -128,8 +128,10 @@ class Placer:
         cap = request.body.placement.max_hourly_price
 
         quotes = await self._fan_out(request, eligible, result.rejected)
+        # Services have no quote in C4: a price cap cannot apply to them.
+        quoted = request.kind in ("vm", "volume")
         for (provider, region), quote in quotes:
-            rejection = _judge(provider.name, quote, currency, cap)
+            rejection = _judge(provider.name, quote, currency, cap, quoted)
             if rejection is not None:
                 result.rejected.append(rejection)
                 continue
@@ -278,11 +280,15 @@ def _region(provider: ProviderConfig, wanted: list[str]) -> str | None:
 
 
 def _judge(
-    provider: str, quote: Quote, currency: str, cap: float | None
+    provider: str, quote: Quote, currency: str, cap: float | None, quoted: bool
 ) -> Rejection | None:
     if isinstance(quote, Refusal):
         return Rejection(provider, "no-capacity", quote.detail)
     price = quote.price
+    if price is None and quoted and cap is not None:
+        return Rejection(
+            provider, "filtered", f"Offers no price, and the cap is {cap:g}."
+        )
     if price is None:
         return None
     if price.currency != currency:
@@ -310,7 +316,10 @@ def _rejection_for(provider: str, error: BaseException, deadline: float) -> Reje
 def _rank(candidates: list[Candidate]) -> list[Candidate]:
     ordered = sorted(
         candidates,
+        # An offer without a price is not known to be cheap: it comes after
+        # every priced one.
         key=lambda c: (
+            c.price is None,
             c.price.hourly if c.price else 0.0,
             -c.weight,
             c.latency_s,

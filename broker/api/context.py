@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable
-from typing import Any, NoReturn, TypeVar
+from typing import Any, TypeVar
 
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
+from broker import jsontext
 from broker.api.auth import KeyRing, Tenant
 from broker.api.cache import ReadCache
 from broker.api.keys import KeyPurger
@@ -62,7 +63,7 @@ async def read_json(request: web.Request) -> Any:
         )
     raw = await request.read()
     try:
-        return json.loads(raw, parse_constant=_refuse_constant)
+        return jsontext.loads(raw)
     except (ValueError, RecursionError) as exc:
         raise Problem(
             400,
@@ -70,11 +71,6 @@ async def read_json(request: web.Request) -> Any:
             code="invalid-json",
             errors=[{"field": "(body)", "message": _json_error(exc)}],
         ) from exc
-
-
-def _refuse_constant(name: str) -> NoReturn:
-    # Python reads NaN and Infinity, which JSON lacks and no answer could carry.
-    raise ValueError(name)
 
 
 def _json_error(exc: Exception) -> str:
@@ -85,7 +81,10 @@ def _json_error(exc: Exception) -> str:
         return f"Invalid UTF-8 at byte {exc.start}."
     if isinstance(exc, RecursionError):
         return "The JSON is nested too deeply."
-    return "NaN, Infinity and numbers of over 4300 digits are refused."
+    return (
+        "NaN, Infinity, numbers beyond a double's range and numbers of over"
+        " 4300 digits are refused."
+    )
 
 
 async def parse_body(request: web.Request, model: type[M]) -> M:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
+
+from broker import jsontext
 
 NOT_JSON = object()
 """What :attr:`Answer.data` holds when the body is empty or not JSON."""
@@ -29,6 +30,6 @@ class Answer:
         if not self.body.strip():
             return NOT_JSON
         try:
-            return json.loads(self.body)
+            return jsontext.loads(self.body)
         except (ValueError, RecursionError):
             return NOT_JSON

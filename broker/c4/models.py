@@ -9,7 +9,6 @@ documented shape, with the documented key spellings.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from pydantic import (
@@ -21,13 +20,15 @@ from pydantic import (
     model_validator,
 )
 
+from broker import jsontext
+
 
 def _maybe_json(value: Any) -> Any:
     """A JSON object that arrived as a string, decoded; anything else as is."""
     if isinstance(value, str) and value.strip().startswith(("{", "[")):
         try:
-            return json.loads(value)
-        except ValueError:
+            return jsontext.loads(value)
+        except (ValueError, RecursionError):
             return value
     return value
 

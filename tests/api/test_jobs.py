@@ -21,7 +21,7 @@ KINDS = [
 
 
 async def settle(broker: Broker, job_href: str) -> dict[str, Any]:
-    """Follow a job until it ends, by awaiting the broker's own wait."""
+    """Follow a job as a client does, reading it until it ends (about 5 s at most)."""
     for _ in range(100):
         status, job = await broker.call("GET", job_href)
         assert status == 200
@@ -325,6 +325,7 @@ async def test_200_async_creates_all_succeed(
 
 
 async def settle_long(broker: Broker, href: str) -> dict[str, Any]:
+    """Follow a job as a client does, for up to about 30 s."""
     for _ in range(600):
         _, job = await broker.call("GET", href)
         if job["status"] in ("succeeded", "failed"):

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
 from tests.conftest import BrokerFactory, SimFactory, provider_entry
 
 VM = {"name": "web-1", "cpu": {"cores": 2}, "memory_mib": 2048}
@@ -98,6 +102,54 @@ async def test_offer_over_the_price_cap_is_rejected(
     assert [c["provider"] for c in answer["candidates"]] == ["cheap"]
     assert rejected(answer) == {"dear": "over-price"}
     assert "2 EUR/h" in answer["rejected"][0]["detail"]
+
+
+@pytest.fixture
+async def unpriced(
+    aiohttp_server: Callable[..., Awaitable[TestServer]],
+) -> dict[str, Any]:
+    """The registry entry of a provider that offers every VM without a price."""
+
+    async def canallocate(request: web.Request) -> web.Response:
+        return web.json_response({"config": {}, "info": {"canallocate": True}})
+
+    app = web.Application()
+    app.router.add_route("*", "/api/v1.0/canallocate", canallocate)
+    server = await aiohttp_server(app)
+    return {
+        "name": "unpriced",
+        "compute": str(server.make_url("/")).rstrip("/"),
+        "kinds": ["vm"],
+        "timeout_s": 2,
+    }
+
+
+async def test_offer_without_a_price_ranks_after_priced_ones(
+    sim_factory: SimFactory, broker_factory: BrokerFactory, unpriced: dict[str, Any]
+) -> None:
+    """An offer that names no price is not taken for the cheapest: it comes last."""
+    dear = await sim_factory("dear", price_core_hour=1.0)
+    broker = await broker_factory(providers=[unpriced, provider_entry(dear)])
+
+    _, answer = await broker.call("POST", "/v1/placements", **placement(VM))
+
+    assert [c["provider"] for c in answer["candidates"]] == ["dear", "unpriced"]
+    assert answer["candidates"][1]["price"] is None
+
+
+async def test_offer_without_a_price_is_filtered_under_a_cap(
+    sim_factory: SimFactory, broker_factory: BrokerFactory, unpriced: dict[str, Any]
+) -> None:
+    """With max_hourly_price, an offer that names no price cannot be shown to fit."""
+    cheap = await sim_factory("cheap", price_core_hour=0.01)
+    broker = await broker_factory(providers=[unpriced, provider_entry(cheap)])
+
+    spec = {**VM, "placement": {"max_hourly_price": 0.5}}
+    _, answer = await broker.call("POST", "/v1/placements", **placement(spec))
+
+    assert [c["provider"] for c in answer["candidates"]] == ["cheap"]
+    assert rejected(answer) == {"unpriced": "filtered"}
+    assert "no price" in answer["rejected"][0]["detail"]
 
 
 async def test_offer_in_another_currency_is_filtered(

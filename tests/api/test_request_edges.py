@@ -28,13 +28,13 @@ async def post_raw(broker: Broker, path: str, body: str) -> tuple[int, dict[str,
 
 @pytest.mark.parametrize(
     "number",
-    ["NaN", "Infinity", "-Infinity", "1" * 5000],
-    ids=["nan", "infinity", "minus-infinity", "5000-digits"],
+    ["NaN", "Infinity", "-Infinity", "1" * 5000, "1e309", "-1e999"],
+    ids=["nan", "inf", "minus-inf", "5000-digits", "over-a-double", "under-a-double"],
 )
 async def test_number_json_cannot_carry_is_400(
     broker_factory: BrokerFactory, number: str
 ) -> None:
-    """NaN, Infinity and integers past Python's digit limit are invalid JSON."""
+    """NaN, Infinity, numbers past a double and past the digit limit: 400."""
     broker = await broker_factory([])
     status, problem = await post_raw(broker, "/v1/services/s3", service_with(number))
 

@@ -66,6 +66,13 @@ def test_error_body_with_status_200_is_a_protocol_error() -> None:
         classify.decode(answer(200, c4_error("boom")))
 
 
+@pytest.mark.parametrize("number", [b"NaN", b"Infinity", b"1e999"])
+def test_numbers_json_cannot_carry_are_a_protocol_error(number: bytes) -> None:
+    """A value no JSON answer could repeat never reaches a resource's details."""
+    with pytest.raises(ProviderProtocolError):
+        classify.decode(answer(200, b'{"vms": [], "price": ' + number + b"}"))
+
+
 def test_fault_message_hides_trace_and_error_text() -> None:
     """A 5xx is a fault whose message says nothing of the provider's text."""
     with pytest.raises(ProviderFault) as caught:

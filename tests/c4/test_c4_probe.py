@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import signal
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -215,3 +216,42 @@ async def test_command_line_probe(start_sim: StartSim) -> None:
     assert process.returncode == 0
     document = json.loads(out)
     assert document["dialect"]["storage"] == "reference"
+
+
+async def test_interrupted_probe_does_not_pass() -> None:
+    """A probe stopped by SIGTERM before it could decide exits non-zero (130)."""
+    reached = asyncio.Event()
+    held: list[asyncio.StreamWriter] = []
+
+    async def silent(
+        _reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        held.append(writer)
+        reached.set()
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "broker",
+        "probe",
+        "--compute",
+        f"http://127.0.0.1:{port}",
+        "--timeout",
+        "30",
+        cwd=REPO_ROOT,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    try:
+        await asyncio.wait_for(reached.wait(), timeout=20)
+        process.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(process.wait(), timeout=20) == 130
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+        for writer in held:
+            writer.close()
+        server.close()
