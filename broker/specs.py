@@ -23,7 +23,9 @@ _GPU_PART = r"^[0-9a-fA-F]{4}$"
 
 
 class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # Strict: a number is not a string nor a flag, as the API's document says;
+    # "2" for cores or 1 for true is a mistake worth telling, not guessing.
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class PlacementSpec(_Body):

@@ -1,4 +1,4 @@
-"""Limits checked before work is accepted: fan-out width and jobs in flight."""
+"""Checks before work is accepted: attached volumes, fan-out width, jobs in flight."""
 
 from __future__ import annotations
 
@@ -8,6 +8,30 @@ from broker.api.auth import Tenant
 from broker.api.context import PLACER, STORE
 from broker.api.problems import Problem
 from broker.placement import Request
+from broker.specs import VmCreate
+
+
+async def check_volumes(
+    app: web.Application, tenant: Tenant, body: VmCreate, prefix: str = ""
+) -> None:
+    """Refuse a VM that would attach a volume the tenant has no active copy of."""
+    errors = []
+    for index, volume_id in enumerate(body.volumes):
+        volume = await app[STORE].resource(volume_id, tenant.name)
+        if volume is None or volume.kind != "volume" or volume.status != "active":
+            errors.append(
+                {
+                    "field": f"{prefix}volumes.{index}",
+                    "message": "No such active volume.",
+                }
+            )
+    if errors:
+        raise Problem(
+            422,
+            "The request is not valid; see errors.",
+            code="validation-failed",
+            errors=errors,
+        )
 
 
 def check_fan_out(app: web.Application, request: Request) -> None:

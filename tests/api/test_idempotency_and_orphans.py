@@ -30,6 +30,29 @@ async def test_same_key_and_body_replays_the_first_answer(
     assert len(listing["items"]) == 1
 
 
+async def test_replay_is_not_judged_again(
+    sim_factory: SimFactory, broker_factory: BrokerFactory
+) -> None:
+    """A retry after the VM's volume was deleted replays; it is not refused anew."""
+    broker = await broker_factory([await sim_factory()])
+    _, volume = await broker.call(
+        "POST", "/v1/volumes?wait=5", json={"name": "data", "size_gib": 1}
+    )
+    body = {**VM, "volumes": [volume["id"]]}
+    headers = {"Idempotency-Key": "order-44"}
+    status, first = await broker.call(
+        "POST", "/v1/vms?wait=5", json=body, headers=headers
+    )
+    assert status == 201
+    _, deleting = await broker.call("DELETE", f"/v1/volumes/{volume['id']}")
+    assert (await settle(broker, deleting["job"]["href"]))["status"] == "succeeded"
+
+    status, again = await broker.call("POST", "/v1/vms", json=body, headers=headers)
+
+    assert status == 201
+    assert again["id"] == first["id"]
+
+
 async def test_same_key_with_another_body_is_422(
     sim_factory: SimFactory, broker_factory: BrokerFactory
 ) -> None:

@@ -291,3 +291,16 @@ async def test_unknown_kind_and_broken_json(
     )
     assert status == 400
     assert body["title"] == "Bad request"
+
+
+async def test_dry_run_refuses_what_the_create_would(
+    sim_factory: SimFactory, broker_factory: BrokerFactory
+) -> None:
+    """A VM naming a volume the tenant does not have is 422, as its create is."""
+    broker = await broker_factory([await sim_factory()])
+    spec = {**VM, "volumes": ["0" * 32]}
+
+    status, problem = await broker.call("POST", "/v1/placements", **placement(spec))
+
+    assert status == 422
+    assert problem["errors"][0]["field"] == "spec.volumes.0"

@@ -8,10 +8,10 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict
 
 from broker.api.context import PLACER, json_response, parse_body, tenant_of, validate
-from broker.api.limits import check_fan_out
+from broker.api.limits import check_fan_out, check_volumes
 from broker.config import Kind
 from broker.placement import Request
-from broker.specs import body_model
+from broker.specs import VmCreate, body_model
 
 routes = web.RouteTableDef()
 
@@ -31,6 +31,8 @@ async def place(request: web.Request) -> web.Response:
     query = await parse_body(request, PlacementQuery)
     body = validate(body_model(query.kind), query.spec, prefix="spec")
     tenant = tenant_of(request)
+    if isinstance(body, VmCreate):
+        await check_volumes(request.app, tenant, body, prefix="spec.")
     question = Request(query.kind, body, tenant.client_uuid)
     check_fan_out(request.app, question)
     result = await request.app[PLACER].place(question)

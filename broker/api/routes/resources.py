@@ -19,7 +19,7 @@ from broker.api.context import (
     tenant_of,
     validate,
 )
-from broker.api.limits import check_fan_out, check_jobs_in_flight
+from broker.api.limits import check_fan_out, check_jobs_in_flight, check_volumes
 from broker.api.problems import Problem, not_found
 from broker.api.views import (
     collection_of,
@@ -67,16 +67,18 @@ async def create_resource(request: web.Request) -> web.Response:
     wait_s = _wait_seconds(request)
     data = await read_json(request)
     body = validate(body_model(kind), data)
-    if isinstance(body, VmCreate):
-        await _check_volumes(request, body)
-    check_fan_out(request.app, Request(kind, body, tenant.client_uuid))
 
+    # A retry is answered as the first request was, whatever changed since
+    # (a volume deleted, a registry reloaded): look its key up first.
     key = request.headers.get("Idempotency-Key")
     if key is not None:
         replay = await _reserve_key(request, key, data)
         if replay is not None:
             return replay
     try:
+        if isinstance(body, VmCreate):
+            await check_volumes(request.app, tenant, body)
+        check_fan_out(request.app, Request(kind, body, tenant.client_uuid))
         await check_jobs_in_flight(request.app, tenant)
     except Problem:
         if key is not None:
@@ -192,24 +194,6 @@ def _wait_seconds(request: web.Request) -> float:
             errors=[{"field": "wait", "message": f"Must be from 0 to {MAX_WAIT_S:g}."}],
         )
     return seconds
-
-
-async def _check_volumes(request: web.Request, body: VmCreate) -> None:
-    tenant = tenant_of(request)
-    errors = []
-    for index, volume_id in enumerate(body.volumes):
-        volume = await request.app[STORE].resource(volume_id, tenant.name)
-        if volume is None or volume.kind != "volume" or volume.status != "active":
-            errors.append(
-                {"field": f"volumes.{index}", "message": "No such active volume."}
-            )
-    if errors:
-        raise Problem(
-            422,
-            "The request is not valid; see errors.",
-            code="validation-failed",
-            errors=errors,
-        )
 
 
 @routes.get("/v1/vms")
