@@ -108,3 +108,32 @@ async def test_non_ascii_api_key_is_401(broker_factory: BrokerFactory) -> None:
     writer.close()
     await writer.wait_closed()
     assert status_line.split()[1] == b"401"
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        (
+            "/v1/vms",
+            {"name": "a", "cpu": {"cores": True}, "memory_mib": 512},
+            "cpu.cores",
+        ),
+        (
+            "/v1/vms",
+            {"name": "a", "cpu": {"cores": "2"}, "memory_mib": 512},
+            "cpu.cores",
+        ),
+        ("/v1/volumes", {"name": "a", "size_gib": 5, "bootable": "yes"}, "bootable"),
+        ("/v1/volumes", {"name": "a", "size_gib": 5, "readonly": 1}, "readonly"),
+    ],
+    ids=["flag-for-cores", "text-for-cores", "text-for-flag", "number-for-flag"],
+)
+async def test_values_of_another_type_are_422(
+    broker_factory: BrokerFactory, path: str, body: dict[str, object], field: str
+) -> None:
+    """A create body is taken as typed: no string or flag is read as a number."""
+    broker = await broker_factory([])
+    status, problem = await broker.call("POST", path, json=body)
+
+    assert status == 422
+    assert [e["field"] for e in problem["errors"]] == [field]
