@@ -113,11 +113,14 @@ def _check_config(args: argparse.Namespace) -> int:
         for problem in exc.problems:
             print(problem)
         return 1
-    print(
-        f"{args.file}: ok ({len(loaded.broker.tenants)} tenants, "
-        f"{len(loaded.registry.providers)} providers)"
-    )
+    tenants = _count(len(loaded.broker.tenants), "tenant")
+    providers = _count(len(loaded.registry.providers), "provider")
+    print(f"{args.file}: ok ({tenants}, {providers})")
     return 0
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
 
 
 async def _serve(args: argparse.Namespace) -> int:

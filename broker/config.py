@@ -8,6 +8,7 @@ is reported as ``file:line: message`` so that an operator can jump to it.
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import json
 import os
 import re
@@ -57,6 +58,8 @@ def _check_base_url(value: str) -> str:
         raise ValueError("A provider URL must start with http:// or https://.")
     if not parts.hostname:
         raise ValueError("A provider URL must name a host.")
+    if not _valid_host(parts.hostname):
+        raise ValueError(f"A provider URL names an invalid host {parts.hostname!r}.")
     if parts.username is not None or parts.password is not None:
         raise ValueError("A provider URL must not carry a user name or password.")
     if parts.query or parts.fragment:
@@ -69,6 +72,19 @@ def _check_base_url(value: str) -> str:
     if path.endswith("/api/v1.0"):
         path = path[: -len("/api/v1.0")]
     return f"{parts.scheme}://{parts.netloc}{path}"
+
+
+_HOST_LABEL = re.compile(r"^[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?$")
+
+
+def _valid_host(host: str) -> bool:
+    """An IP address, or a host name of letters, digits, ``-`` and ``_`` labels."""
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        labels = host.removesuffix(".").split(".")
+        return len(host) <= 253 and all(_HOST_LABEL.match(label) for label in labels)
+    return True
 
 
 BaseUrl = Annotated[str, AfterValidator(_check_base_url)]
@@ -143,7 +159,9 @@ class ProviderConfig(_Strict):
 class Registry(_Strict):
     """The provider registry: the file operators edit and the broker reloads."""
 
-    providers: list[ProviderConfig] = Field(default_factory=list)
+    # Required, even if empty: a file truncated by a half-done save must not
+    # be read as "no providers" and empty the registry on reload.
+    providers: list[ProviderConfig]
 
     @field_validator("providers")
     @classmethod
@@ -261,6 +279,15 @@ class BrokerConfig(_Strict):
     def _unique_tenants(cls, value: list[TenantConfig]) -> list[TenantConfig]:
         _reject_duplicates(t.name for t in value)
         _reject_duplicates((t.client_uuid for t in value), what="client_uuid")
+        owners: dict[bytes, str] = {}
+        for tenant in value:
+            for digest in tenant.key_digests():
+                owner = owners.setdefault(digest, tenant.name)
+                if owner != tenant.name:
+                    raise ValueError(
+                        f"Tenants {owner!r} and {tenant.name!r} share an API key;"
+                        " each key must name one tenant."
+                    )
         return value
 
 

@@ -54,7 +54,7 @@ class Providers:
         self.session = session
         self.health = health or HealthBook()
         self._observer = _Fanout([self.health, *observers])
-        self.registry = Registry()
+        self.registry = Registry(providers=[])
         self._clients: dict[str, C4Client] = {}
         self.replace(registry)
 

@@ -42,7 +42,7 @@ def test_good_files_pass(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     """A valid configuration exits 0."""
     code, lines = check(tmp_path, capsys, GOOD_BROKER, GOOD_PROVIDERS)
     assert code == 0
-    assert lines[0].endswith("ok (1 tenants, 1 providers)")
+    assert lines[0].endswith("ok (1 tenant, 1 provider)")
 
 
 def test_unset_variable_is_reported_with_its_line(
@@ -107,6 +107,30 @@ def test_duplicate_tenant_name_is_reported(
     ]
 
 
+def test_api_key_shared_by_two_tenants_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One key for two tenants would log one in as the other: refused, unshown."""
+    monkeypatch.delenv("ACME_KEY", raising=False)
+    broker = GOOD_BROKER + (
+        "  - name: globex\n    client_uuid: ffff\n    api_keys: [a-long-enough-key]\n"
+    )
+    code, lines = check(tmp_path, capsys, broker, GOOD_PROVIDERS)
+    assert code == 1
+    assert len(lines) == 1
+    assert "Tenants 'acme' and 'globex' share an API key" in lines[0]
+    assert "a-long-enough-key" not in lines[0]
+
+
+def test_empty_registry_file_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A registry file with nothing in it (a save cut short) is not "no providers"."""
+    code, lines = check(tmp_path, capsys, GOOD_BROKER, "")
+    assert code == 1
+    assert lines == [f"{tmp_path / 'providers.yaml'}:1: providers: Field required."]
+
+
 @pytest.mark.parametrize(
     ("url", "message"),
     [
@@ -117,6 +141,14 @@ def test_duplicate_tenant_name_is_reported(
             "A provider URL must not carry a user name or password.",
         ),
         ("http://host:99999", "A provider URL has an invalid port."),
+        (
+            "http://exa mple.com:7777",
+            "A provider URL names an invalid host 'exa mple.com'.",
+        ),
+        (
+            "http://-bad-.example:7777",
+            "A provider URL names an invalid host '-bad-.example'.",
+        ),
     ],
 )
 def test_bad_url_is_reported_with_its_line(
