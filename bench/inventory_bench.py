@@ -145,7 +145,8 @@ PLANS = {
         ["t-03"],
     ),
     "refresh slice": (
-        "SELECT id FROM resources WHERE provider = ? AND tenant = ? AND kind = ?",
+        "SELECT id, details FROM resources WHERE provider = ? AND tenant = ?"
+        " AND kind = ? AND status IN ('active', 'missing')",
         ["p-042", "t-03", "vm"],
     ),
 }

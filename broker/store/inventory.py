@@ -22,7 +22,6 @@ MISSING_AFTER = 2
 
 _CHUNK = 500
 _T = TypeVar("_T")
-_FOLLOWED = ("active", "missing")
 
 
 @dataclass(frozen=True, order=True)
@@ -109,10 +108,14 @@ class InventoryStore:
     ) -> Reconciled:
         """Fold one successful listing into the store and record the refresh."""
         async with self.db.transaction() as tx:
+            # Only what the inventory follows: any other resource a listing
+            # names (deleted, failed, still creating) is found by _claimed, so
+            # that the history of a slice never weighs on its refresh.
             known = await tx.fetchall(
                 "SELECT id, provider_id, status, unseen, details, observed_at,"
                 " price IS NULL AS unpriced FROM resources"
-                " WHERE provider = ? AND tenant = ? AND kind = ?",
+                " WHERE provider = ? AND tenant = ? AND kind = ?"
+                " AND status IN ('active', 'missing')",
                 (where.provider, where.tenant, where.kind),
             )
             mine = {r["provider_id"]: r for r in known if r["provider_id"]}
@@ -278,8 +281,6 @@ def _plan(
 
 def _seen(plan: _Plan, row: Row, sighting: Sighting, answered_at: str) -> None:
     """A resource of the slice is listed: refresh it if the inventory follows it."""
-    if row["status"] not in _FOLLOWED:
-        return
     plan.result.seen += 1
     details = json.dumps(sighting.details, separators=(",", ":"))
     price = json.dumps(sighting.price) if sighting.price and row["unpriced"] else None
