@@ -185,8 +185,8 @@ _CREATE_TEXT = (
 _DELETE_TEXT = (
     "Starts a delete job and answers 202 with the resource (status deleting) "
     "and the job's Location. Deleting a resource already deleting or deleted "
-    "answers 202 again. A resource still being created answers 409 until its "
-    "create job ends."
+    "answers 202 again. A resource still being created is deleted as soon as "
+    "its create job ends: the delete job waits for it."
 )
 
 
@@ -255,7 +255,7 @@ def _resource_paths(base: str, op: str, tag: str, noun: str, body: str) -> Doc:
             f"Delete a {noun}",
             _DELETE_TEXT,
             {"202": deleting},
-            errors={404: f"No such {noun}.", 409: "It is still being created."},
+            errors={404: f"No such {noun}."},
             params=[*scope, _ID],
         ),
     }

@@ -263,7 +263,6 @@ PROBLEM_TYPES: dict[str, tuple[int | None, str]] = {
     "not-found": (404, "No such resource or job, or it belongs to another tenant."),
     "no-route": (404, "No route has this path, or the service kind is unknown."),
     "method-not-allowed": (405, "The path exists but not with this method."),
-    "still-creating": (409, "The resource cannot be deleted before its create ends."),
     "idempotency-key-in-use": (
         409,
         "A request with this Idempotency-Key is still being accepted; retry.",

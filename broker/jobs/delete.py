@@ -9,6 +9,7 @@ resource stays ``deleting`` until the provider confirms or the job's
 from __future__ import annotations
 
 import logging
+import time
 
 from tenacity import RetryError
 
@@ -24,6 +25,8 @@ log = logging.getLogger(__name__)
 
 async def run(env: JobEnv, job: Job) -> None:
     """Delete the job's resource at its provider."""
+    if await _waits_for_its_create(env, job):
+        return
     resource = await env.store.resource(job.resource_id)
     if resource is None:
         await fail(env, job, "The resource is gone.", "It is no longer in the store.")
@@ -59,6 +62,30 @@ async def run(env: JobEnv, job: Job) -> None:
     env.touched(provider, job.tenant, job.kind)
     done = Attempt(provider, "succeeded", detail)
     await succeed(env, job, resource={"status": "deleted"}, attempt=done)
+
+
+async def _waits_for_its_create(env: JobEnv, job: Job) -> bool:
+    """Park a delete asked while its resource was being created, until that ends.
+
+    The create job may be placing, calling or polling a provider; deleting
+    under it could leave what it makes running. Once it has ended, the
+    resource has its provider id (or none, when nothing was made).
+    """
+    create_id = job.state.get("after")
+    if create_id is None:
+        return False
+    create = await env.store.job(create_id)
+    if create is None or create.finished:
+        job.state.pop("after")
+        job.state.pop("waits", None)
+        return False
+    waits = job.state.get("waits", 0)
+    job.state["waits"] = waits + 1
+    delay = min(env.config.jobs.poll_initial_s * 2**waits, env.config.jobs.poll_max_s)
+    job.run_after = time.time() + delay
+    await env.store.save(job, release=True)
+    log.info("delete waits for its create job_id=%s create=%s", job.id, create_id)
+    return True
 
 
 async def _delete(target: kinds.Target, provider_id: str) -> str:

@@ -298,7 +298,12 @@ class Store:
             if attempt is not None:
                 await _insert_attempt(tx, job, attempt)
             if resource:
-                await _update_resource(tx, job.resource_id, resource)
+                await _update_resource(
+                    tx,
+                    job.resource_id,
+                    resource,
+                    keep_deleting=job.operation == "create",
+                )
 
     # Idempotency keys
 
@@ -406,13 +411,19 @@ async def _insert_attempt(tx: Transaction, job: Job, attempt: Attempt) -> None:
 
 
 async def _update_resource(
-    tx: Transaction, resource_id: str, changes: dict[str, Any]
+    tx: Transaction, resource_id: str, changes: dict[str, Any], keep_deleting: bool
 ) -> None:
+    """Apply changes; ``keep_deleting``: a delete asked meanwhile keeps its status."""
     unknown = changes.keys() - _RESOURCE_FIELDS
     if unknown:
         raise ValueError(f"Unknown resource fields: {sorted(unknown)}.")
     changes = {**changes, "updated_at": utc_now()}
-    assignments = ", ".join(f"{k} = ?" for k in changes)
+    assignments = ", ".join(
+        "status = CASE WHEN status = 'deleting' THEN status ELSE ? END"
+        if k == "status" and keep_deleting
+        else f"{k} = ?"
+        for k in changes
+    )
     values = [json.dumps(v) if k in _JSON_FIELDS else v for k, v in changes.items()]
     await tx.execute(
         f"UPDATE resources SET {assignments} WHERE id = ?", [*values, resource_id]

@@ -180,6 +180,47 @@ async def test_poll_past_max_duration_fails_the_job(
     assert resource["status"] == "failed"
 
 
+async def test_delete_while_creating_waits_and_leaves_nothing(
+    sim_factory: SimFactory, broker_factory: BrokerFactory
+) -> None:
+    """A delete asked mid-create is 202; once the create ends, the VM is deleted."""
+    slow = await sim_factory("slow", async_delay_s=0.3)
+    broker = await broker_factory([slow])
+    _, created = await broker.call("POST", "/v1/vms", json=VM)
+
+    status, deleting = await broker.call("DELETE", f"/v1/vms/{created['id']}")
+
+    assert status == 202
+    assert deleting["status"] == "deleting"
+    assert deleting["job"]["href"] != created["job"]["href"]
+    create = await settle_long(broker, created["job"]["href"])
+    delete = await settle_long(broker, deleting["job"]["href"])
+    assert create["status"] == "succeeded"
+    assert delete["status"] == "succeeded", delete
+    _, resource = await broker.call("GET", f"/v1/vms/{created['id']}")
+    assert resource["status"] == "deleted"
+    assert slow.vms(ACME_UUID) == []
+
+
+async def test_delete_while_a_failing_create_runs_ends_deleted(
+    sim_factory: SimFactory, broker_factory: BrokerFactory
+) -> None:
+    """A create that makes nothing leaves its pending delete nothing to call."""
+    full = await sim_factory("full", cores=1)
+    full.faults.delay["canallocate"] = 0.3
+    broker = await broker_factory([full])
+    _, created = await broker.call("POST", "/v1/vms", json={**VM, "cpu": {"cores": 8}})
+
+    _, deleting = await broker.call("DELETE", f"/v1/vms/{created['id']}")
+
+    assert (await settle_long(broker, created["job"]["href"]))["status"] == "failed"
+    delete = await settle_long(broker, deleting["job"]["href"])
+    assert delete["status"] == "succeeded"
+    assert delete["attempts"] == []
+    _, resource = await broker.call("GET", f"/v1/vms/{created['id']}")
+    assert resource["status"] == "deleted"
+
+
 async def test_wait_both_ways(
     sim_factory: SimFactory, broker_factory: BrokerFactory
 ) -> None:

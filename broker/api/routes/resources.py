@@ -249,19 +249,17 @@ async def show_resource(request: web.Request) -> web.Response:
 async def delete_resource(request: web.Request) -> web.Response:
     """Start deleting a resource; repeating it is harmless."""
     resource = await _owned(request)
-    if resource.status == "creating":
-        raise Problem(
-            409,
-            "The resource is still being created; delete it once its job has ended.",
-            code="still-creating",
-        )
     if resource.status not in ("deleting", "deleted"):
+        # A resource still being created is deleted once its create ends:
+        # the delete job waits for that job, which owns the provider calls.
+        after = {"after": resource.job_id} if resource.status == "creating" else {}
         job = Job(
             id=new_id(),
             tenant=resource.tenant,
             operation="delete",
             kind=resource.kind,
             resource_id=resource.id,
+            state=after,
         )
         await request.app[STORE].start_delete(resource, job)
         request.app[RUNNER].wake()
