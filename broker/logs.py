@@ -15,6 +15,8 @@ import sys
 from collections.abc import Iterable
 from typing import Any
 
+from aiohttp.http_exceptions import BadHttpMessage
+
 CONTEXT_FIELDS = ("request_id", "tenant", "job_id", "provider")
 _context: dict[str, contextvars.ContextVar[str | None]] = {
     name: contextvars.ContextVar(name, default=None) for name in CONTEXT_FIELDS
@@ -75,11 +77,14 @@ class PlainFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         line = super().format(record)
-        extras = " ".join(
+        # A message that names its provider already needs no second copy.
+        said = set(line.split())
+        pairs = (
             f"{name}={getattr(record, name)}"
             for name in CONTEXT_FIELDS
             if getattr(record, name, None)
         )
+        extras = " ".join(pair for pair in pairs if pair not in said)
         return f"{line} {extras}" if extras else line
 
 
@@ -104,6 +109,24 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(doc)
 
 
+class MalformedRequests(logging.Filter):
+    """One warning line, not a traceback, for a request that is not valid HTTP.
+
+    The HTTP server refuses such requests itself (400) before any route sees
+    them, and logs each as an error with its stack; for the operator it is a
+    misbehaving client, not a fault of the broker.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, BadHttpMessage):
+            record.msg = "malformed http request refused: %s"
+            record.args = (error.message,)
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+            record.exc_info, record.exc_text = None, None
+        return True
+
+
 REDACTION = ContextAndRedaction()
 
 
@@ -121,6 +144,9 @@ def setup(level: str = "INFO", fmt: str = "plain") -> None:
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    server = logging.getLogger("aiohttp.server")
+    if not any(isinstance(f, MalformedRequests) for f in server.filters):
+        server.addFilter(MalformedRequests())
     # aiosqlite's debug lines carry statement parameters, which may hold a
     # job's VM password until the job ends: never let them through.
     logging.getLogger("aiosqlite").setLevel(logging.WARNING)
