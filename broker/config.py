@@ -347,13 +347,24 @@ def _load_model(path: Path, model: type[M], env: Mapping[str, str]) -> M:
         raise ConfigError([f"{path}:1: Cannot read the file: {exc.strerror}."]) from exc
     reader = YamlReader(path, env)
     data = reader.read(text)
+    if data is None and reader.problems:
+        raise ConfigError(reader.problems)
+    if not isinstance(data, dict):
+        raise ConfigError([f"{path}:1: The file must hold keys and their values."])
     try:
         result = model.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(reader.problems + reader.explain(exc, data)) from exc
+        problems = reader.problems + reader.explain(exc, data)
+        raise ConfigError(sorted(problems, key=_line_number)) from exc
     if reader.problems:
         raise ConfigError(reader.problems)
     return result
+
+
+def _line_number(problem: str) -> int:
+    """The line of a ``file:line: message`` problem (the file is the same)."""
+    match = re.search(r":(\d+): ", problem)
+    return int(match.group(1)) if match else 0
 
 
 def registry_schema() -> dict[str, Any]:

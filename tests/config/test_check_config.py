@@ -182,7 +182,19 @@ def test_invalid_yaml_is_reported_with_its_line(
     """A YAML syntax error names the line it was found on."""
     code, lines = check(tmp_path, capsys, GOOD_BROKER, "providers:\n  - name: [one\n")
     assert code == 1
+    assert len(lines) == 1
     assert lines[0].startswith(f"{tmp_path / 'providers.yaml'}:3: Invalid YAML")
+
+
+def test_a_file_that_is_not_a_mapping_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A registry that is a bare list is one plain problem, not a type name."""
+    code, lines = check(tmp_path, capsys, GOOD_BROKER, "- name: one\n")
+    assert code == 1
+    assert lines == [
+        f"{tmp_path / 'providers.yaml'}:1: The file must hold keys and their values."
+    ]
 
 
 def test_shipped_configuration_is_valid(tmp_path: Path) -> None:
