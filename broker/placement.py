@@ -287,7 +287,9 @@ def _judge(
     price = quote.price
     if price is None and quoted and cap is not None:
         return Rejection(
-            provider, "filtered", f"Offers no price, and the cap is {cap:g}."
+            provider,
+            "filtered",
+            f"Offers no price, and the cap is {_amount(cap)} {currency}/h.",
         )
     if price is None:
         return None
@@ -299,9 +301,15 @@ def _judge(
         return Rejection(
             provider,
             "over-price",
-            f"{price.hourly:g} {price.currency}/h is over the cap of {cap:g}.",
+            f"{_amount(price.hourly)} {price.currency}/h is over the cap of"
+            f" {_amount(cap)} {price.currency}/h.",
         )
     return None
+
+
+def _amount(value: float) -> str:
+    """A price as people write it: no exponent, no trailing zeros."""
+    return f"{value:.6f}".rstrip("0").rstrip(".") or "0"
 
 
 def _rejection_for(provider: str, error: BaseException, deadline: float) -> Rejection:

@@ -110,7 +110,7 @@ async def cached_json(
     body = cache.get(key)
     if body is None:
         generation = cache.generation()
-        body = json.dumps(await render(), separators=(",", ":")).encode()
+        body = _encode(await render())
         cache.put(key, generation, body)
     return web.Response(body=body, content_type="application/json")
 
@@ -121,7 +121,13 @@ def json_response(
     """A JSON answer."""
     return web.Response(
         status=status,
-        text=json.dumps(data, separators=(",", ":")),
+        body=_encode(data),
         content_type="application/json",
         headers=headers,
     )
+
+
+def _encode(data: Any) -> bytes:
+    # JSON is UTF-8 by definition: every answer says application/json alone.
+    # No NaN or Infinity can be stored, and none may ever leave as "JSON".
+    return json.dumps(data, separators=(",", ":"), allow_nan=False).encode()

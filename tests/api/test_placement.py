@@ -101,7 +101,7 @@ async def test_offer_over_the_price_cap_is_rejected(
 
     assert [c["provider"] for c in answer["candidates"]] == ["cheap"]
     assert rejected(answer) == {"dear": "over-price"}
-    assert "2 EUR/h" in answer["rejected"][0]["detail"]
+    assert answer["rejected"][0]["detail"] == ("2 EUR/h is over the cap of 0.5 EUR/h.")
 
 
 @pytest.fixture
