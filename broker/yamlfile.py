@@ -66,10 +66,14 @@ class YamlReader:
     def _interpolate(self, value: str, line: int) -> str:
         def replace(match: re.Match[str]) -> str:
             name, default = match.group(1), match.group(2)
-            if name in self.env:
-                return self.env[name]
+            value = self.env.get(name)
+            # As in a shell: ":-" also stands in for a variable set but empty.
+            if value:
+                return value
             if default is not None:
                 return default
+            if value is not None:
+                return value
             self.problems.append(
                 f"{self.path}:{line}: Environment variable {name} is not set "
                 "and has no default."

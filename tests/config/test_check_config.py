@@ -69,6 +69,15 @@ def test_variable_default_and_value_are_used(
     assert code == 0
 
 
+def test_default_stands_in_for_an_empty_variable(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """${NAME:-default} takes the default when NAME is set but empty, as in a shell."""
+    monkeypatch.setenv("ACME_KEY", "")
+    code, lines = check(tmp_path, capsys, GOOD_BROKER, GOOD_PROVIDERS)
+    assert code == 0, lines
+
+
 def test_unknown_key_is_reported_with_its_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
