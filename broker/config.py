@@ -355,10 +355,38 @@ def _load_model(path: Path, model: type[M], env: Mapping[str, str]) -> M:
         result = model.model_validate(data)
     except ValidationError as exc:
         problems = reader.problems + reader.explain(exc, data)
+        problems += [
+            p for p in _duplicate_names(path, data, reader) if p not in problems
+        ]
         raise ConfigError(sorted(problems, key=_line_number)) from exc
     if reader.problems:
         raise ConfigError(reader.problems)
     return result
+
+
+def _duplicate_names(path: Path, data: dict[str, Any], reader: YamlReader) -> list[str]:
+    """Duplicate names of providers or tenants, read from the raw data.
+
+    Pydantic checks them only once every entry is valid; an operator fixing
+    the other problems should not find this one only on the next run.
+    """
+    problems = []
+    for section in ("providers", "tenants"):
+        entries = data.get(section)
+        if not isinstance(entries, list):
+            continue
+        seen: set[str] = set()
+        for index, entry in enumerate(entries):
+            name = entry.get("name") if isinstance(entry, dict) else None
+            if not isinstance(name, str):
+                continue
+            if name in seen:
+                line = reader.lines.get((section, index, "name"), 1)
+                problems.append(
+                    f"{path}:{line}: {section}.{index}.name: Duplicate name {name!r}."
+                )
+            seen.add(name)
+    return problems
 
 
 def _line_number(problem: str) -> int:

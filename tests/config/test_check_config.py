@@ -102,6 +102,21 @@ def test_duplicate_provider_name_points_at_the_second(
     ]
 
 
+def test_duplicate_name_is_reported_beside_other_problems(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A duplicate name shows up in the same run as the other mistakes."""
+    providers = GOOD_PROVIDERS + "  - name: one\n    compute: ftp://x\n"
+    code, lines = check(tmp_path, capsys, GOOD_BROKER, providers)
+    assert code == 1
+    path = tmp_path / "providers.yaml"
+    assert lines == [
+        f"{path}:4: providers.1.name: Duplicate name 'one'.",
+        f"{path}:5: providers.1.compute: A provider URL must start with http:// or"
+        " https://.",
+    ]
+
+
 def test_duplicate_tenant_name_is_reported(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
