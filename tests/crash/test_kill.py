@@ -265,3 +265,26 @@ async def test_kill_while_a_delete_is_in_flight(
     assert job["status"] == "succeeded", job
     assert resource["status"] == "deleted"
     assert vms(sim) == []
+
+
+async def test_kill_while_a_delete_waits_for_its_create(
+    sim_factory: SimFactory, tmp_path: Path
+) -> None:
+    """Killed with a delete waiting on a create in flight: both end, no VM is left."""
+    sim = await sim_factory()
+    sim.faults.delay_answer["register"] = 3.0
+    async with running_broker(tmp_path, [sim]) as broker:
+        _, created = await broker.call("POST", "/v1/vms", json=VM)
+        await sim.wait_for_call("/register")
+        status, deleting = await broker.call("DELETE", f"/v1/vms/{created['id']}")
+        assert status == 202
+        await broker.kill()
+        sim.faults.delay_answer.clear()
+        await broker.start()
+        create = await broker.settle(created["job"]["href"])
+        delete = await broker.settle(deleting["job"]["href"])
+        _, resource = await broker.call("GET", f"/v1/vms/{created['id']}")
+    assert create["status"] == "succeeded", create
+    assert delete["status"] == "succeeded", delete
+    assert resource["status"] == "deleted"
+    assert vms(sim) == []
