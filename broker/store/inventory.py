@@ -110,7 +110,8 @@ class InventoryStore:
         async with self.db.transaction() as tx:
             # Only what the inventory follows: any other resource a listing
             # names (deleted, failed, still creating) is found by _claimed, so
-            # that the history of a slice never weighs on its refresh.
+            # that the history of a slice never weighs on its refresh (the
+            # index resources_tenant_summary leads with tenant and status).
             known = await tx.fetchall(
                 "SELECT id, provider_id, status, unseen, details, observed_at,"
                 " price IS NULL AS unpriced FROM resources"
