@@ -25,19 +25,21 @@ async def test_sigterm_parks_work_and_exits_zero(
         tmp_path, [provider_entry(sim)], listen={"host": "127.0.0.1", "port": port}
     )
     broker = BrokerProcess(path, port)
-    await broker.start()
-    _, created = await broker.call("POST", "/v1/vms", json=VM)
-    await sim.wait_for_call("/register")
+    try:
+        await broker.start()
+        _, created = await broker.call("POST", "/v1/vms", json=VM)
+        await sim.wait_for_call("/register")
 
-    assert broker.process is not None
-    broker.process.send_signal(signal.SIGTERM)
-    assert await asyncio.wait_for(broker.process.wait(), 20) == 0
-    await broker.stop()
-    assert any("job runner stopped" in line for line in broker.log)
+        assert broker.process is not None
+        broker.process.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(broker.process.wait(), 20) == 0
+        await broker.stop()
+        assert any("job runner stopped" in line for line in broker.log)
 
-    await broker.start()
-    job = await broker.settle(created["job"]["href"])
-    await broker.stop()
+        await broker.start()
+        job = await broker.settle(created["job"]["href"])
+    finally:
+        await broker.stop()
     assert job["status"] == "succeeded"
     assert len(sim.vms("5e96afa52c1a53348adc5c5663978058")) == 1
 
