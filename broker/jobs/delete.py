@@ -22,6 +22,11 @@ from broker.store import Attempt, Job
 
 log = logging.getLogger(__name__)
 
+CREATE_CHECK_MAX_S = 2.0
+"""Longest wait between two looks at the create a delete waits for: the
+create is our own job, so looking costs one read, and a tenant who asked
+for the delete should not wait a whole ``poll_max_s`` after it ended."""
+
 
 async def run(env: JobEnv, job: Job) -> None:
     """Delete the job's resource at its provider."""
@@ -81,7 +86,7 @@ async def _waits_for_its_create(env: JobEnv, job: Job) -> bool:
         return False
     waits = job.state.get("waits", 0)
     job.state["waits"] = waits + 1
-    delay = min(env.config.jobs.poll_initial_s * 2**waits, env.config.jobs.poll_max_s)
+    delay = min(env.config.jobs.poll_initial_s * 2**waits, CREATE_CHECK_MAX_S)
     job.run_after = time.time() + delay
     await env.store.save(job, release=True)
     log.info("delete waits for its create job_id=%s create=%s", job.id, create_id)
