@@ -78,7 +78,9 @@ async def probe_provider(
     for server in ("compute", "storage", "services"):
         if provider.base_url(server) is not None:
             await prober.server(server)
-    prober.report.dialect = dialect_summary(provider, client, prober.repaired_urls)
+    prober.report.dialect = dialect_summary(
+        provider, client, prober.repaired_urls, prober.unreached
+    )
     logger.info(
         "c4 probe done usable=%s checks=%d",
         prober.report.usable,

@@ -40,13 +40,19 @@ def price_check(server: str, answer: Answer | None) -> Check:
 
 
 def dialect_summary(
-    provider: ProviderConfig, client: ClientCore, reference_urls: set[str]
+    provider: ProviderConfig,
+    client: ClientCore,
+    reference_urls: set[str],
+    unreached: set[str],
 ) -> dict[str, str]:
-    """Per server: "docs", "reference", "mixed", or "either" when nothing told."""
+    """Per server: docs, reference, mixed, either (fits both) or unknown."""
     learnt = client.learnt_dialects()
     summary: dict[str, str] = {}
     for server in ("compute", "storage", "services"):
         if provider.base_url(server) is None:
+            continue
+        if server in unreached:
+            summary[server] = "unknown"
             continue
         seen = {d for op, d in learnt.items() if OPERATION_SERVER.get(op) == server}
         if server in reference_urls:

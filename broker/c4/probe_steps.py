@@ -88,6 +88,7 @@ class Prober:
         self.max_poll_interval_s = max_poll_interval_s
         self.tenant = "c4broker-probe-" + secrets.token_hex(6)
         self.repaired_urls: set[str] = set()
+        self.unreached: set[str] = set()
 
     def add(
         self, server: str, endpoint: str, result: Result, detail: str, required: bool
@@ -122,6 +123,7 @@ class Prober:
             await self.client.ping(server)
         except ProviderFault as exc:
             self.add(server, "GET /", "wrong", str(exc), True)
+            self.unreached.add(server)
             return False
         except ProviderError as exc:
             result, detail = self.failed(exc, "ping", unknown_id=False)

@@ -173,7 +173,9 @@ async def test_unreachable_provider_is_unusable(
     add_arguments(parser)
     args = parser.parse_args(["--compute", "http://127.0.0.1:9", "--timeout", "1"])
     assert await run(args) == 1
-    assert "could not be reached" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "could not be reached" in out
+    assert "dialect: compute=unknown" in out
 
 
 async def test_bad_url_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
