@@ -195,24 +195,34 @@ def test_headers_are_parsed() -> None:
         parse_headers(["no colon"])
 
 
-async def test_command_line_probe(start_sim: StartSim) -> None:
-    """``python -m broker probe --json --read-only`` reports a usable provider."""
-    sim = await start_sim(dialect="reference")
-    urls = sim.urls
-    process = await asyncio.create_subprocess_exec(
+async def probe_command(
+    *args: str, output: int = asyncio.subprocess.DEVNULL
+) -> asyncio.subprocess.Process:
+    """``python -m broker probe ARGS`` as a subprocess, its output to ``output``."""
+    return await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "broker",
         "probe",
+        *args,
+        cwd=REPO_ROOT,
+        stdout=output,
+        stderr=output,
+    )
+
+
+async def test_command_line_probe(start_sim: StartSim) -> None:
+    """``python -m broker probe --json --read-only`` reports a usable provider."""
+    sim = await start_sim(dialect="reference")
+    urls = sim.urls
+    process = await probe_command(
         "--compute",
         urls["compute"],
         "--storage",
         urls["storage"],
         "--read-only",
         "--json",
-        cwd=REPO_ROOT,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
+        output=asyncio.subprocess.PIPE,
     )
     out, _ = await asyncio.wait_for(process.communicate(), timeout=30)
     assert process.returncode == 0
@@ -233,18 +243,8 @@ async def test_interrupted_probe_does_not_pass() -> None:
 
     server = await asyncio.start_server(silent, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "broker",
-        "probe",
-        "--compute",
-        f"http://127.0.0.1:{port}",
-        "--timeout",
-        "30",
-        cwd=REPO_ROOT,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.DEVNULL,
+    process = await probe_command(
+        "--compute", f"http://127.0.0.1:{port}", "--timeout", "30"
     )
     try:
         await asyncio.wait_for(reached.wait(), timeout=20)
